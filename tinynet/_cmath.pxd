@@ -1,0 +1,31 @@
+# Declarations of the C formulas in src_c/tn_math.h, and fused-type wrappers
+# so that the kernels can call one name for float and double.
+from cython cimport floating
+
+cdef extern from "tn_math.h" nogil:
+    double tn_exp(double x)
+    double tn_sigmoid(double x)
+    double tn_tanh(double x)
+    double tn_relu(double x)
+    double tn_log1pexp_neg_abs(double x)
+    double tn_bce_from_logit(double o, double y)
+    double tn_dot_d(const double *a, const double *b, Py_ssize_t n)
+    double tn_dot_f(const float *a, const float *b, Py_ssize_t n)
+    double tn_sum_d(const double *a, Py_ssize_t n)
+    double tn_sum_f(const float *a, Py_ssize_t n)
+
+
+cdef inline double dot(const floating *a, const floating *b, Py_ssize_t n) noexcept nogil:
+    """sum_i a[i] * b[i], accumulated in double."""
+    if floating is double:
+        return tn_dot_d(a, b, n)
+    else:
+        return tn_dot_f(a, b, n)
+
+
+cdef inline double vsum(const floating *a, Py_ssize_t n) noexcept nogil:
+    """sum_i a[i], accumulated in double."""
+    if floating is double:
+        return tn_sum_d(a, n)
+    else:
+        return tn_sum_f(a, n)

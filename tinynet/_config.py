@@ -1,0 +1,36 @@
+"""Build and runtime configuration, for bug reports and benchmarks."""
+import platform
+import sys
+
+import numpy as np
+
+from tinynet import _kernels
+from tinynet._version import __version__
+
+try:
+    from tinynet._build_info import BUILD_INFO
+except ImportError:      # built by a tool that skipped setup.py's build_ext
+    BUILD_INFO = {}
+
+
+def config():
+    """The configuration as a dict (see :func:`show_config`)."""
+    return {
+        "tinynet": __version__,
+        "python": sys.version.split()[0],
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "compiler": BUILD_INFO.get("compiler"),
+        "cflags": BUILD_INFO.get("cflags"),
+        "debug_build": BUILD_INFO.get("debug"),
+        "openmp": _kernels.HAVE_OPENMP,
+        "threads": _kernels.max_threads(),
+    }
+
+
+def show_config(file=None):
+    """Print how tinynet was built and what it will use at run time:
+    version, compiler flags, OpenMP, and the default number of threads."""
+    for key, value in config().items():
+        print(f"{key:>12}: {value}", file=file or sys.stdout)

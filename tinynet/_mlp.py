@@ -1,0 +1,338 @@
+"""The public MLP class: validates and dispatches to the compiled kernel."""
+import numpy as np
+
+from tinynet import _kernels
+from tinynet._validation import (as_real_array, check_n_threads,
+                                 check_sample_weight, check_X, check_Y,
+                                 first_nonfinite_row)
+
+HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity")
+OUTPUTS = ("sigmoid", "identity", "softmax")
+LOSSES = ("mse", "bce", "ce")
+# the outputs each loss can be paired with
+LOSS_OUTPUTS = {"mse": OUTPUTS, "bce": ("sigmoid",), "ce": ("softmax",)}
+DTYPES = ("float32", "float64")
+
+
+def _check_choice(value, name, choices):
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be one of {choices}; got {value!r}")
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {choices}; got {value!r}")
+    return value
+
+
+def _check_sizes(sizes):
+    try:
+        sizes = tuple(sizes)
+    except TypeError:
+        raise TypeError(f"sizes must be a sequence of ints such as (3, 4, 1); "
+                        f"got {sizes!r}") from None
+    out = []
+    for i, s in enumerate(sizes):
+        if isinstance(s, (bool, np.bool_)) or not isinstance(s, (int, np.integer)):
+            raise TypeError(f"sizes[{i}] must be an int; got {s!r}")
+        if s < 1:
+            raise ValueError(f"sizes[{i}] must be >= 1; got {s}")
+        out.append(int(s))
+    if len(out) < 2:
+        raise ValueError(f"sizes must have at least 2 entries (inputs, outputs); "
+                         f"got {tuple(out)}")
+    return tuple(out)
+
+
+class _CallableName(str):
+    """The loss's name (a str, so ``net.loss == "mse"``) that is also the
+    loss function: ``net.loss(params, X, Y)`` computes the loss."""
+
+    def __new__(cls, name, fn):
+        obj = str.__new__(cls, name)
+        obj._fn = fn
+        return obj
+
+    def __call__(self, params, X, Y, **kwargs):
+        return self._fn(params, X, Y, **kwargs)
+
+    def __reduce__(self):
+        return (str, (str(self),))
+
+
+class MLP:
+    """A multilayer perceptron: its architecture, loss and exact gradients.
+
+    The network computes, for layers l = 1..L (L = len(sizes) - 1)::
+
+        A_0 = X                               (N, sizes[0])
+        H_l = A_{l-1} W_l [+ b_l]             (N, sizes[l])
+        A_l = activation(H_l)   for l < L
+        yhat = output(H_L)                    (N, sizes[-1])
+
+    and the loss averaged over samples (or weighted by ``sample_weight``)::
+
+        mse: 1/(2N) sum_i sum_k (Y_ik - yhat_ik)^2
+        bce: -1/N sum_i sum_k [Y log yhat + (1 - Y) log(1 - yhat)]   (sigmoid output)
+        ce:  -1/N sum_i sum_k Y_ik log softmax(H_L)_ik               (softmax output)
+
+    ``MLP()`` is the seed network: 3 inputs, 4 sigmoid hidden units, 1 sigmoid
+    output, no biases, mean squared error with the factor 1/2.
+
+    Parameters
+    ----------
+    sizes : sequence of int, default (3, 4, 1)
+        Layer widths from input to output; at least 2 entries, each >= 1.
+    activation : {"sigmoid", "tanh", "relu", "identity"}, default "sigmoid"
+        Activation of the hidden layers. relu's derivative at 0 is taken as 0.
+    output : {"sigmoid", "identity", "softmax"}, default "sigmoid"
+        Activation of the output layer.
+    loss : {"mse", "bce", "ce"}, default "mse"
+        "bce" needs ``output="sigmoid"`` and "ce" needs ``output="softmax"``.
+        Afterwards ``net.loss`` is this name (a str) and also the method that
+        computes the loss: ``net.loss(params, X, Y)``.
+    bias : bool, default False
+        Whether every layer adds a bias vector.
+    dtype : {"float32", "float64"}, default "float64"
+        The precision of the computation. Inputs of another dtype (any bool,
+        int or float array, or a list) are converted to it, which copies them.
+        Sums over samples are accumulated in double precision either way.
+
+    Parameters of the network are passed as a list ``params`` in the order
+    W1, [b1], W2, [b2], ...: ``W_l`` of shape (sizes[l-1], sizes[l]) and
+    ``b_l`` of shape (sizes[l],).
+
+    Examples
+    --------
+    >>> import numpy as np, tinynet
+    >>> net = tinynet.MLP()
+    >>> W1, W2 = net.init(seed=0)
+    >>> X = np.random.default_rng(0).normal(size=(8, 3))
+    >>> Y = (X.sum(axis=1) > 0).astype(float)
+    >>> loss, (dW1, dW2) = net.value_and_grad([W1, W2], X, Y)
+    >>> dW1.shape, dW2.shape
+    ((3, 4), (4, 1))
+    """
+
+    def __init__(self, sizes=(3, 4, 1), activation="sigmoid", output="sigmoid",
+                 loss="mse", bias=False, dtype="float64"):
+        self._sizes = _check_sizes(sizes)
+        self._activation = _check_choice(activation, "activation", HIDDEN_ACTIVATIONS)
+        self._output = _check_choice(output, "output", OUTPUTS)
+        self._loss = _check_choice(loss, "loss", LOSSES)
+        if self._output not in LOSS_OUTPUTS[self._loss]:
+            raise ValueError(f"loss={loss!r} needs output in {LOSS_OUTPUTS[loss]}; "
+                             f"got output={output!r}")
+        if not isinstance(bias, (bool, np.bool_)):
+            raise TypeError(f"bias must be True or False; got {bias!r}")
+        self._bias = bool(bias)
+        try:
+            dt = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"dtype must be one of {DTYPES}; got {dtype!r}") from None
+        if dt.name not in DTYPES:
+            raise ValueError(f"dtype must be one of {DTYPES}; got {dt.name!r}")
+        self._dtype = dt
+        self._kernel = _kernels.Kernel(
+            self._sizes, _kernels.ACTIVATIONS[self._activation],
+            _kernels.ACTIVATIONS[self._output], _kernels.LOSSES[self._loss],
+            self._bias)
+        shapes, names = [], []
+        for l in range(1, len(self._sizes)):
+            shapes.append((self._sizes[l - 1], self._sizes[l]))
+            names.append(f"W{l}")
+            if self._bias:
+                shapes.append((self._sizes[l],))
+                names.append(f"b{l}")
+        self._shapes = tuple(shapes)
+        self._names = tuple(names)
+        self._splits = np.cumsum([int(np.prod(s)) for s in shapes])[:-1]
+
+    # ---- the architecture, read-only
+    sizes = property(lambda self: self._sizes, doc="Layer widths, input first.")
+    activation = property(lambda self: self._activation, doc="Hidden activation.")
+    output = property(lambda self: self._output, doc="Output activation.")
+    loss_name = property(lambda self: self._loss, doc="The loss's name, a plain str.")
+    loss = property(lambda self: _CallableName(self._loss, self._loss_value),
+                    doc="The loss's name, callable as net.loss(params, X, Y) "
+                        "(see _loss_value).")
+    bias = property(lambda self: self._bias, doc="Whether layers have biases.")
+    dtype = property(lambda self: self._dtype, doc="The computation's numpy dtype.")
+    param_shapes = property(lambda self: self._shapes,
+                            doc="Shapes of W1, [b1], W2, ... in order.")
+    param_names = property(lambda self: self._names,
+                           doc='Names of the parameters: "W1", ["b1"], "W2", ...')
+    n_params = property(lambda self: int(self._kernel.n_params),
+                        doc="Total number of scalar parameters.")
+
+    def _config(self):
+        return (self._sizes, self._activation, self._output, self._loss,
+                self._bias, self._dtype.name)
+
+    def __repr__(self):
+        return (f"MLP(sizes={self._sizes}, activation={self._activation!r}, "
+                f"output={self._output!r}, loss={self._loss!r}, "
+                f"bias={self._bias}, dtype={self._dtype.name!r})")
+
+    def __eq__(self, other):
+        if not isinstance(other, MLP):
+            return NotImplemented
+        return self._config() == other._config()
+
+    def __hash__(self):
+        return hash(self._config())
+
+    def __reduce__(self):
+        sizes, act, out, loss, bias, dtype = self._config()
+        return (MLP, (sizes, act, out, loss, bias, dtype))
+
+    # ---- parameters
+    def init(self, seed=None):
+        """Random initial parameters.
+
+        Weights are drawn uniformly from [-a, a] with
+        a = sqrt(6 / (fan_in + fan_out)) (Glorot); biases start at 0.
+
+        Parameters
+        ----------
+        seed : None, int or numpy.random.Generator
+            The same seed gives the same parameters.
+
+        Returns
+        -------
+        params : list of ndarray
+            W1 (sizes[0], sizes[1]), [b1 (sizes[1],)], W2, ... in the net's dtype.
+        """
+        rng = np.random.default_rng(seed)
+        params = []
+        for shape in self._shapes:
+            if len(shape) == 2:
+                a = np.sqrt(6.0 / (shape[0] + shape[1]))
+                params.append(rng.uniform(-a, a, size=shape).astype(self._dtype))
+            else:
+                params.append(np.zeros(shape, dtype=self._dtype))
+        return params
+
+    def _pack(self, params, check_finite):
+        """The flat parameter vector theta (n_params,) of the net's dtype."""
+        if not isinstance(params, (list, tuple)):
+            raise TypeError(f"params must be a list of arrays {list(self._names)}; "
+                            f"got {type(params).__name__}")
+        if len(params) != len(self._shapes):
+            raise ValueError(f"params must hold {len(self._shapes)} arrays "
+                             f"{list(self._names)} for sizes={self._sizes}, "
+                             f"bias={self._bias}; got {len(params)}")
+        flat = []
+        for i, (p, shape, name) in enumerate(zip(params, self._shapes, self._names)):
+            arg = f"params[{i}] ({name})"
+            p = as_real_array(p, arg, self._dtype)
+            if p.shape != shape:
+                raise ValueError(f"{arg} must have shape {shape}; got shape {p.shape}")
+            if check_finite and not np.isfinite(p).all():
+                raise ValueError(f"{arg} contains NaN or infinity")
+            flat.append(p.ravel())
+        return np.concatenate(flat) if len(flat) > 1 else np.ascontiguousarray(flat[0])
+
+    def _unpack(self, theta):
+        """Split a flat vector into arrays of the parameters' shapes (views)."""
+        return [part.reshape(shape) for part, shape
+                in zip(np.split(theta, self._splits), self._shapes)]
+
+    # ---- the computations
+    def _run(self, params, X, Y, sample_weight, mode, n_threads, check_finite):
+        theta = self._pack(params, check_finite)
+        X = check_X(X, self._sizes[0], self._dtype)
+        N = X.shape[0]
+        out = grad = None
+        if mode == _kernels.PREDICT:
+            out = np.empty((N, self._sizes[-1]), dtype=self._dtype)
+        else:
+            Y = check_Y(Y, N, self._sizes[-1], self._dtype)
+            sample_weight = check_sample_weight(sample_weight, N, self._dtype)
+            if mode == _kernels.GRAD:
+                grad = np.empty(self._kernel.n_params, dtype=np.float64)
+        nt = check_n_threads(n_threads, _kernels.max_threads())
+        status, where, loss_sum, weight_sum = self._kernel._run(
+            theta, X, Y, sample_weight, grad, out, mode, nt, bool(check_finite))
+        if status:
+            self._raise(status, where, X, Y)
+        if mode == _kernels.PREDICT:
+            return out
+        return loss_sum / weight_sum, grad, weight_sum
+
+    def _raise(self, status, where, X, Y):
+        hint = "; pass check_finite=False to skip this check"
+        if status == _kernels.STATUS_X_NONFINITE:
+            row = first_nonfinite_row(X, where, where + self._kernel.block)
+            raise ValueError(f"X contains NaN or infinity (first at row {row}){hint}")
+        if status == _kernels.STATUS_Y_NONFINITE:
+            row = first_nonfinite_row(Y, where, where + self._kernel.block)
+            raise ValueError(f"Y contains NaN or infinity (first at row {row}){hint}")
+        raise MemoryError("tinynet: could not allocate the kernel's scratch memory")
+
+    def predict(self, params, X, *, n_threads=None, check_finite=True):
+        """The network's output.
+
+        Parameters
+        ----------
+        params : list of ndarray
+            W1, [b1], W2, ... as returned by :meth:`init`.
+        X : array_like, shape (N, sizes[0])
+        n_threads : int, optional
+            Threads to use; default all (OpenMP's count, which honours
+            OMP_NUM_THREADS and threadpoolctl). Results do not depend on it.
+        check_finite : bool, default True
+            Raise ValueError if X or params hold NaN or infinity.
+
+        Returns
+        -------
+        yhat : ndarray, shape (N, sizes[-1]), the net's dtype
+        """
+        return self._run(params, X, None, None, _kernels.PREDICT, n_threads,
+                         check_finite)
+
+    def _loss_value(self, params, X, Y, *, sample_weight=None, n_threads=None,
+                    check_finite=True):
+        """The loss, averaged over samples (or weighted by sample_weight).
+
+        Called as ``net.loss(params, X, Y)``; ``net.loss`` is also the loss's
+        name, a str equal to "mse", "bce" or "ce".
+
+        Parameters
+        ----------
+        params : list of ndarray
+            W1, [b1], W2, ... as returned by :meth:`init`.
+        X : array_like, shape (N, sizes[0])
+        Y : array_like, shape (N, sizes[-1]), or (N,) when sizes[-1] == 1
+        sample_weight : array_like, shape (N,), optional
+            Non-negative weights s_i; the loss is sum_i s_i l_i / sum_i s_i.
+        n_threads, check_finite
+            As in :meth:`predict` (check_finite covers Y too).
+
+        Returns
+        -------
+        loss : float
+        """
+        return float(self._run(params, X, Y, sample_weight, _kernels.LOSS,
+                               n_threads, check_finite)[0])
+
+    def value_and_grad(self, params, X, Y, *, sample_weight=None, n_threads=None,
+                       check_finite=True):
+        """The loss and its exact gradient with respect to every parameter.
+
+        Parameters
+        ----------
+        params, X, Y, sample_weight, n_threads, check_finite
+            As in ``net.loss(params, X, Y, ...)``.
+
+        Returns
+        -------
+        loss : float
+        grads : list of ndarray
+            dL/dW1, [dL/db1], dL/dW2, ... with the shapes of ``params``, in
+            the net's dtype. The arrays are fresh (they share no memory with
+            the inputs).
+        """
+        loss, grad, weight_sum = self._run(params, X, Y, sample_weight,
+                                           _kernels.GRAD, n_threads, check_finite)
+        grad /= weight_sum
+        if grad.dtype != self._dtype:
+            grad = grad.astype(self._dtype)
+        return float(loss), self._unpack(grad)
