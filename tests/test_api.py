@@ -1,0 +1,71 @@
+"""The MLP object: attributes, repr, equality, init, configuration."""
+import io
+import pickle
+
+import numpy as np
+import pytest
+
+import tinynet
+
+
+def test_attributes_and_repr():
+    net = tinynet.MLP([5, 8, 3], activation="relu", output="softmax", loss="ce",
+                      bias=True, dtype="float32")
+    assert net.sizes == (5, 8, 3)
+    assert net.activation == "relu" and net.output == "softmax"
+    assert net.loss == "ce" and net.loss_name == "ce"
+    assert net.bias is True and net.dtype == np.float32
+    assert net.param_names == ("W1", "b1", "W2", "b2")
+    assert net.param_shapes == ((5, 8), (8,), (8, 3), (3,))
+    assert net.n_params == 5 * 8 + 8 + 8 * 3 + 3
+    assert repr(net) == ("MLP(sizes=(5, 8, 3), activation='relu', output='softmax', "
+                         "loss='ce', bias=True, dtype='float32')")
+    assert eval(repr(net), {"MLP": tinynet.MLP}) == net
+    with pytest.raises(AttributeError):
+        net.sizes = (1, 2)
+
+
+def test_equality_hash_and_pickle():
+    a, b = tinynet.MLP((3, 2, 1), "tanh"), tinynet.MLP((3, 2, 1), "tanh")
+    assert a == b and hash(a) == hash(b)
+    assert a != tinynet.MLP((3, 2, 1))
+    c = pickle.loads(pickle.dumps(a))
+    assert c == a
+    p = a.init(0)
+    X, Y = np.ones((4, 3)), np.zeros(4)
+    assert c.loss(p, X, Y) == a.loss(p, X, Y)
+
+
+def test_any_depth():
+    net = tinynet.MLP((2, 3, 3, 3, 3, 3, 2), "tanh", "identity", "mse", True)
+    params = net.init(0)
+    assert len(params) == 12
+    _, grads = net.value_and_grad(params, np.ones((3, 2)), np.zeros((3, 2)))
+    assert [g.shape for g in grads] == [p.shape for p in params]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_init_is_deterministic_and_scaled(dtype):
+    net = tinynet.MLP((30, 20, 10), bias=True, dtype=dtype)
+    a, b, c = net.init(seed=7), net.init(seed=7), net.init(seed=8)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+    assert not np.array_equal(a[0], c[0])
+    assert [p.shape for p in a] == list(net.param_shapes)
+    assert all(p.dtype == net.dtype for p in a)
+    bound = np.sqrt(6 / 50)
+    assert np.abs(a[0]).max() <= bound and np.abs(a[0]).max() > 0.8 * bound
+    assert not a[1].any()                  # biases start at zero
+
+
+def test_show_config_reports_openmp_and_threads():
+    buf = io.StringIO()
+    tinynet.show_config(file=buf)
+    text = buf.getvalue()
+    assert "openmp" in text and "threads" in text and tinynet.__version__ in text
+
+
+def test_callable_loss_name_keeps_str_behaviour():
+    net = tinynet.MLP()
+    assert isinstance(net.loss, str) and net.loss.upper() == "MSE"
+    assert pickle.loads(pickle.dumps(net.loss)) == "mse"
