@@ -206,8 +206,9 @@ CRASH_SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_bad_inputs_never_crash():
+def test_bad_inputs_never_crash(tmp_path):
+    # run from an empty folder so that the installed package is imported
     proc = subprocess.run([sys.executable, "-c", CRASH_SCRIPT], capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.startswith("ok")
