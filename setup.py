@@ -14,6 +14,8 @@ TINYNET_NATIVE = 1
     add -march=native (local builds only: such a build may crash elsewhere).
 TINYNET_SANITIZE = address,undefined
     compile and link with -fsanitize=... (for the sanitizer test run).
+TINYNET_SIMD_VARIANTS = 0
+    build only the baseline kernel (no x86-64-v3/v4 variants).
 """
 import os
 import sys
@@ -25,7 +27,11 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# The kernel module, and the same code compiled for wider x86-64 levels
+# (loaded at run time by tinynet/_dispatch.py when the CPU has them).
 MODULES = ["tinynet._kernels"]
+VARIANTS = {"tinynet._kernels_v3": "-march=x86-64-v3",
+            "tinynet._kernels_v4": "-march=x86-64-v4"}
 
 
 def _env(name, default=""):
@@ -111,8 +117,15 @@ class BuildExt(build_ext):
                 if not openmp:
                     cflags.append("-fopenmp-simd")
                 macros.append(("TN_HAVE_OMP_SIMD", "1"))
+        variants = []
+        if ctype != "msvc" and _env("TINYNET_SIMD_VARIANTS", "1") not in ("0", "off", "no"):
+            for name, flag in VARIANTS.items():
+                if _try_compile(self.compiler, [flag], [], SIMD_PROBE):
+                    variants.append(name)
+        self.extensions = [e for e in self.extensions
+                           if e.name not in VARIANTS or e.name in variants]
         build_info = {"compiler": ctype, "cflags": cflags, "ldflags": ldflags,
-                      "openmp": openmp, "debug": debug}
+                      "openmp": openmp, "debug": debug, "variants": variants}
         for ext in self.extensions:
             ext.extra_compile_args = cflags + ext.extra_compile_args
             ext.extra_link_args = ldflags + ext.extra_link_args
@@ -134,8 +147,9 @@ class BuildExt(build_ext):
 def extensions():
     debug = _env("TINYNET_DEBUG") in ("1", "true", "yes")
     exts = [Extension(name, [name.replace(".", "/") + ".pyx"],
-                      include_dirs=["src_c"])
-            for name in MODULES]
+                      include_dirs=["src_c"], extra_compile_args=[VARIANTS.get(name)]
+                      if name in VARIANTS else [])
+            for name in MODULES + list(VARIANTS)]
     directives = {
         "language_level": 3,
         "boundscheck": debug,

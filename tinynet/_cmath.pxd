@@ -4,8 +4,12 @@ from cython cimport floating
 
 cdef extern from "tn_math.h" nogil:
     double tn_exp(double x)
+    double tn_expm1(double x)
     double tn_sigmoid(double x)
     double tn_tanh(double x)
+    float tn_expf(float x)
+    float tn_sigmoidf(float x)
+    float tn_tanhf(float x)
     double tn_relu(double x)
     double tn_log1pexp_neg_abs(double x)
     double tn_bce_from_logit(double o, double y)
@@ -13,6 +17,8 @@ cdef extern from "tn_math.h" nogil:
     double tn_dot_f(const float *a, const float *b, Py_ssize_t n)
     double tn_sum_d(const double *a, Py_ssize_t n)
     double tn_sum_f(const float *a, Py_ssize_t n)
+    bint tn_any_nonfinite_d(const double *a, Py_ssize_t n)
+    bint tn_any_nonfinite_f(const float *a, Py_ssize_t n)
 
 
 cdef inline double dot(const floating *a, const floating *b, Py_ssize_t n) noexcept nogil:
@@ -29,3 +35,27 @@ cdef inline double vsum(const floating *a, Py_ssize_t n) noexcept nogil:
         return tn_sum_d(a, n)
     else:
         return tn_sum_f(a, n)
+
+
+cdef inline bint any_nonfinite(const floating *a, Py_ssize_t n) noexcept nogil:
+    """Whether a[0..n) holds NaN or +-inf."""
+    if floating is double:
+        return tn_any_nonfinite_d(a, n)
+    else:
+        return tn_any_nonfinite_f(a, n)
+
+
+cdef inline floating sigmoid(floating x) noexcept nogil:
+    """1 / (1 + exp(-x)) in the precision of x."""
+    if floating is double:
+        return tn_sigmoid(x)
+    else:
+        return tn_sigmoidf(x)
+
+
+cdef inline floating tanh(floating x) noexcept nogil:
+    """tanh(x) in the precision of x."""
+    if floating is double:
+        return tn_tanh(x)
+    else:
+        return tn_tanhf(x)

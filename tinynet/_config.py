@@ -4,7 +4,8 @@ import sys
 
 import numpy as np
 
-from tinynet import _kernels
+from tinynet import _dispatch
+from tinynet._dispatch import kernels as _kernels
 from tinynet._version import __version__
 
 try:
@@ -24,6 +25,10 @@ def config():
         "compiler": BUILD_INFO.get("compiler"),
         "cflags": BUILD_INFO.get("cflags"),
         "debug_build": BUILD_INFO.get("debug"),
+        "simd_variant": _dispatch.SIMD,
+        "simd_built": sorted(_dispatch.available()),
+        "cpu_level": f"x86-64-v{_dispatch._baseline.cpu_level()}"
+                     if _dispatch._baseline.cpu_level() else "baseline",
         "openmp": _kernels.HAVE_OPENMP,
         "threads": _kernels.max_threads(),
     }

@@ -14,7 +14,7 @@
 # overflows nor cancels.  Arithmetic is done in double, deltas rounded once.
 from cython cimport floating
 from libc.math cimport log1p
-from tinynet._cmath cimport tn_exp, tn_sigmoid, tn_bce_from_logit
+from tinynet._cmath cimport tn_exp, tn_bce_from_logit, sigmoid
 from tinynet._layers cimport ACT_IDENTITY, ACT_SIGMOID, ACT_SOFTMAX
 
 cdef enum:
@@ -62,7 +62,7 @@ cdef inline void output_activate(int kind, floating *O,  # IN/OUT (K, bs)
         for k in range(K):
             o = O + k * bs
             for s in range(n):
-                o[s] = <floating>tn_sigmoid(o[s])
+                o[s] = sigmoid(o[s])
     elif kind == ACT_SOFTMAX:
         softmax_stats(O, m, S1, dwork + 2 * bs, K, n, bs)
         for k in range(K):
@@ -83,7 +83,8 @@ cdef inline void head(int loss, int kind,
     cdef const floating *o
     cdef const floating *y
     cdef floating *d
-    cdef double yh, r, p, g
+    cdef floating yh, r
+    cdef double p, g
     cdef double *m = dwork
     cdef double *S1 = dwork + bs
     cdef double *aux = dwork + 2 * bs
@@ -96,17 +97,15 @@ cdef inline void head(int loss, int kind,
             d = D + k * bs
             if kind == ACT_SIGMOID:
                 for s in range(n):
-                    yh = tn_sigmoid(o[s])
+                    yh = sigmoid(o[s])
                     r = yh - y[s]
-                    ls[s] += 0.5 * r * r
-                    if want_delta:
-                        d[s] = <floating>(r * yh * (1.0 - yh))
+                    ls[s] += 0.5 * (<double>r * r)
+                    d[s] = r * yh * (1 - yh)
             else:
                 for s in range(n):
-                    r = <double>o[s] - y[s]
-                    ls[s] += 0.5 * r * r
-                    if want_delta:
-                        d[s] = <floating>r
+                    r = o[s] - y[s]
+                    ls[s] += 0.5 * (<double>r * r)
+                    d[s] = r
     elif loss == LOSS_BCE:
         for k in range(K):
             o = O + k * bs
@@ -114,8 +113,7 @@ cdef inline void head(int loss, int kind,
             d = D + k * bs
             for s in range(n):
                 ls[s] += tn_bce_from_logit(o[s], y[s])
-                if want_delta:
-                    d[s] = <floating>(tn_sigmoid(o[s]) - y[s])
+                d[s] = sigmoid(o[s]) - y[s]
     else:
         # softmax output: mse or ce
         softmax_stats(O, m, S1, aux, K, n, bs)

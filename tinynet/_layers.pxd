@@ -4,13 +4,23 @@
 # stored feature-major, A[j * bs + s] for feature j and sample s, so that every
 # inner loop runs over samples with unit stride and vectorises.
 #
-#   dense_forward:   H_j = b_j + sum_k A_k W[k, j]              (H = A W + b)
-#   activate:        Z = f(H) in place
-#   activate_grad:   D *= f'(H), written in terms of Z = f(H)
+#   dense_forward:   Z_j = f(b_j + sum_k A_k W[k, j])          (Z = f(A W + b))
 #   dense_backward:  gW[k, j] += sum_s A_k[s] D_j[s];  gb[j] += sum_s D_j[s]
-#   backprop:        Dprev_k = sum_j W[k, j] D_j                (D W^T)
+#   backprop:        Dprev_k = (sum_j W[k, j] D_j) * f'(H_k)    ((D W^T) * f'),
+#                    f' written in terms of Z = f(H)
+#
+# The forward and backprop loops work on tiles of TILE samples held in a small
+# local array, which the compiler keeps in vector registers: each output is
+# written once, each input read once per tile.  They may run past n up to the
+# next multiple of TILE (the block buffers have room; the extra lanes are
+# never read back).
 from cython cimport floating
-from tinynet._cmath cimport tn_sigmoid, tn_tanh, tn_relu, dot, vsum
+from tinynet._cmath cimport sigmoid, tanh, dot, vsum
+
+cdef enum:
+    # samples per register tile: the fused loops below work on TILE samples
+    # at a time, kept in registers; blocks are multiples of TILE samples
+    TILE = 16
 
 cdef enum:
     ACT_IDENTITY = 0
@@ -20,69 +30,47 @@ cdef enum:
     ACT_SOFTMAX = 4
 
 
-cdef inline void dense_forward(const floating *W,    # IN  (fin, fout) row-major
+cdef inline void apply_act(int kind, const floating *acc, floating *z) noexcept nogil:
+    """z[t] = f(acc[t]) for one tile."""
+    cdef Py_ssize_t t
+    if kind == ACT_SIGMOID:
+        for t in range(TILE):
+            z[t] = sigmoid(acc[t])
+    elif kind == ACT_TANH:
+        for t in range(TILE):
+            z[t] = tanh(acc[t])
+    elif kind == ACT_RELU:
+        for t in range(TILE):
+            z[t] = acc[t] if not acc[t] < 0 else 0     # max(h, 0); NaN stays NaN
+    else:
+        for t in range(TILE):
+            z[t] = acc[t]
+
+
+cdef inline void dense_forward(int kind,            # activation f
+                               const floating *W,    # IN  (fin, fout) row-major
                                const floating *b,    # IN  (fout,) or NULL
                                const floating *A,    # IN  (fin, bs)
-                               floating *H,          # OUT (fout, bs)
+                               floating *Z,          # OUT (fout, bs)
                                Py_ssize_t fin, Py_ssize_t fout,
                                Py_ssize_t n, Py_ssize_t bs) noexcept nogil:
-    cdef Py_ssize_t j, k, s
+    cdef Py_ssize_t j, k, s0, t
     cdef floating w, bj
-    cdef floating *h
+    cdef floating acc[TILE]
     cdef const floating *a
     for j in range(fout):
-        h = H + j * bs
         bj = b[j] if b != NULL else 0
-        for s in range(n):
-            h[s] = bj
-    for k in range(fin):
-        a = A + k * bs
-        for j in range(fout):
-            w = W[k * fout + j]
-            h = H + j * bs
-            for s in range(n):
-                h[s] += w * a[s]
-
-
-cdef inline void activate(int kind, floating *H, Py_ssize_t f,
-                          Py_ssize_t n, Py_ssize_t bs) noexcept nogil:
-    """Apply an element-wise activation in place to the (f, bs) block H."""
-    cdef Py_ssize_t j, s
-    cdef floating *h
-    for j in range(f):
-        h = H + j * bs
-        if kind == ACT_SIGMOID:
-            for s in range(n):
-                h[s] = <floating>tn_sigmoid(h[s])
-        elif kind == ACT_TANH:
-            for s in range(n):
-                h[s] = <floating>tn_tanh(h[s])
-        elif kind == ACT_RELU:
-            for s in range(n):
-                h[s] = <floating>tn_relu(h[s])
-        # ACT_IDENTITY: nothing to do
-
-
-cdef inline void activate_grad(int kind, const floating *Z,  # IN  (f, bs) = f(H)
-                               floating *D,                  # IN/OUT (f, bs)
-                               Py_ssize_t f, Py_ssize_t n, Py_ssize_t bs) noexcept nogil:
-    """D *= f'(H), with f' written through Z = f(H):
-    sigmoid Z (1 - Z); tanh 1 - Z^2; relu [Z > 0] (0 at 0); identity 1."""
-    cdef Py_ssize_t j, s
-    cdef floating *d
-    cdef const floating *z
-    for j in range(f):
-        d = D + j * bs
-        z = Z + j * bs
-        if kind == ACT_SIGMOID:
-            for s in range(n):
-                d[s] = d[s] * (z[s] * (1 - z[s]))
-        elif kind == ACT_TANH:
-            for s in range(n):
-                d[s] = d[s] * (1 - z[s] * z[s])
-        elif kind == ACT_RELU:
-            for s in range(n):
-                d[s] = d[s] if z[s] > 0 else 0
+        s0 = 0
+        while s0 < n:
+            for t in range(TILE):
+                acc[t] = bj
+            for k in range(fin):
+                w = W[k * fout + j]
+                a = A + k * bs + s0
+                for t in range(TILE):
+                    acc[t] = acc[t] + w * a[t]
+            apply_act(kind, acc, Z + j * bs + s0)
+            s0 += TILE
 
 
 cdef inline void dense_backward(const floating *A,   # IN  (fin, bs) layer input
@@ -100,23 +88,41 @@ cdef inline void dense_backward(const floating *A,   # IN  (fin, bs) layer input
             gb[j] += vsum(D + j * bs, n)
 
 
-cdef inline void backprop(const floating *W,   # IN  (fin, fout) row-major
+cdef inline void backprop(int kind,          # activation f of the input layer
+                          const floating *W,   # IN  (fin, fout) row-major
                           const floating *D,   # IN  (fout, bs) dL/dH of this layer
-                          floating *P,         # OUT (fin, bs) dL/dA of its input
+                          const floating *Z,   # IN  (fin, bs) f(H) of the input layer
+                          floating *P,         # OUT (fin, bs) dL/dH of the input layer
                           Py_ssize_t fin, Py_ssize_t fout,
                           Py_ssize_t n, Py_ssize_t bs) noexcept nogil:
-    cdef Py_ssize_t j, k, s
+    cdef Py_ssize_t j, k, s0, t
     cdef floating w
-    cdef floating *p
+    cdef floating acc[TILE]
     cdef const floating *d
+    cdef const floating *z
+    cdef floating *p
     for k in range(fin):
-        p = P + k * bs
-        w = W[k * fout]
-        d = D
-        for s in range(n):
-            p[s] = w * d[s]
-        for j in range(1, fout):
-            w = W[k * fout + j]
-            d = D + j * bs
-            for s in range(n):
-                p[s] += w * d[s]
+        s0 = 0
+        while s0 < n:
+            for t in range(TILE):
+                acc[t] = 0
+            for j in range(fout):
+                w = W[k * fout + j]
+                d = D + j * bs + s0
+                for t in range(TILE):
+                    acc[t] = acc[t] + w * d[t]
+            z = Z + k * bs + s0
+            p = P + k * bs + s0
+            if kind == ACT_SIGMOID:
+                for t in range(TILE):
+                    p[t] = acc[t] * (z[t] * (1 - z[t]))
+            elif kind == ACT_TANH:
+                for t in range(TILE):
+                    p[t] = acc[t] * (1 - z[t] * z[t])
+            elif kind == ACT_RELU:
+                for t in range(TILE):
+                    p[t] = acc[t] if z[t] > 0 else 0
+            else:
+                for t in range(TILE):
+                    p[t] = acc[t]
+            s0 += TILE

@@ -1,7 +1,8 @@
 """The public MLP class: validates and dispatches to the compiled kernel."""
 import numpy as np
 
-from tinynet import _kernels
+from tinynet import _dispatch
+from tinynet._dispatch import kernels as _kernels
 from tinynet._validation import (as_real_array, check_n_threads,
                                  check_sample_weight, check_X, check_Y,
                                  first_nonfinite_row)
@@ -130,10 +131,7 @@ class MLP:
         if dt.name not in DTYPES:
             raise ValueError(f"dtype must be one of {DTYPES}; got {dt.name!r}")
         self._dtype = dt
-        self._kernel = _kernels.Kernel(
-            self._sizes, _kernels.ACTIVATIONS[self._activation],
-            _kernels.ACTIVATIONS[self._output], _kernels.LOSSES[self._loss],
-            self._bias)
+        self._set_kernel(_kernels)
         shapes, names = [], []
         for l in range(1, len(self._sizes)):
             shapes.append((self._sizes[l - 1], self._sizes[l]))
@@ -143,7 +141,21 @@ class MLP:
                 names.append(f"b{l}")
         self._shapes = tuple(shapes)
         self._names = tuple(names)
-        self._splits = np.cumsum([int(np.prod(s)) for s in shapes])[:-1]
+        ends = np.cumsum([int(np.prod(s)) for s in shapes]).tolist()
+        self._slices = [(a, b, shape) for a, b, shape in zip([0] + ends[:-1], ends, shapes)]
+
+    def _set_kernel(self, module):
+        self._kernel = module.Kernel(
+            self._sizes, module.ACTIVATIONS[self._activation],
+            module.ACTIVATIONS[self._output], module.LOSSES[self._loss], self._bias)
+        self._krun = (self._kernel.run_float64 if self._dtype == np.float64
+                      else self._kernel.run_float32)
+
+    def _use_variant(self, name):
+        """Switch this net to another kernel variant (for tests and benchmarks);
+        `name` is a key of tinynet._dispatch.available()."""
+        self._set_kernel(_dispatch.available()[name])
+        return self
 
     # ---- the architecture, read-only
     sizes = property(lambda self: self._sizes, doc="Layer widths, input first.")
@@ -210,7 +222,7 @@ class MLP:
                 params.append(np.zeros(shape, dtype=self._dtype))
         return params
 
-    def _pack(self, params, check_finite):
+    def _pack(self, params):
         """The flat parameter vector theta (n_params,) of the net's dtype."""
         if not isinstance(params, (list, tuple)):
             raise TypeError(f"params must be a list of arrays {list(self._names)}; "
@@ -225,19 +237,18 @@ class MLP:
             p = as_real_array(p, arg, self._dtype)
             if p.shape != shape:
                 raise ValueError(f"{arg} must have shape {shape}; got shape {p.shape}")
-            if check_finite and not np.isfinite(p).all():
-                raise ValueError(f"{arg} contains NaN or infinity")
             flat.append(p.ravel())
         return np.concatenate(flat) if len(flat) > 1 else np.ascontiguousarray(flat[0])
 
     def _unpack(self, theta):
         """Split a flat vector into arrays of the parameters' shapes (views)."""
-        return [part.reshape(shape) for part, shape
-                in zip(np.split(theta, self._splits), self._shapes)]
+        return [theta[a:b].reshape(shape) for a, b, shape in self._slices]
 
     # ---- the computations
     def _run(self, params, X, Y, sample_weight, mode, n_threads, check_finite):
-        theta = self._pack(params, check_finite)
+        """Validate, then one call into the kernel.
+        Returns (loss, grad, weight_sum), or the predictions for PREDICT."""
+        theta = self._pack(params)
         X = check_X(X, self._sizes[0], self._dtype)
         N = X.shape[0]
         out = grad = None
@@ -247,18 +258,23 @@ class MLP:
             Y = check_Y(Y, N, self._sizes[-1], self._dtype)
             sample_weight = check_sample_weight(sample_weight, N, self._dtype)
             if mode == _kernels.GRAD:
-                grad = np.empty(self._kernel.n_params, dtype=np.float64)
+                grad = np.empty(self._kernel.n_params, dtype=self._dtype)
         nt = check_n_threads(n_threads, _kernels.max_threads())
-        status, where, loss_sum, weight_sum = self._kernel._run(
-            theta, X, Y, sample_weight, grad, out, mode, nt, bool(check_finite))
+        status, where, loss_sum, weight_sum = self._krun(
+            theta, X, Y, sample_weight, grad, out, mode, nt, bool(check_finite), True)
         if status:
-            self._raise(status, where, X, Y)
+            self._raise(status, where, params, X, Y)
         if mode == _kernels.PREDICT:
             return out
         return loss_sum / weight_sum, grad, weight_sum
 
-    def _raise(self, status, where, X, Y):
+    def _raise(self, status, where, params, X, Y):
         hint = "; pass check_finite=False to skip this check"
+        if status == _kernels.STATUS_PARAMS_NONFINITE:
+            for i, (p, name) in enumerate(zip(params, self._names)):
+                if not np.isfinite(np.asarray(p, dtype=self._dtype)).all():
+                    raise ValueError(f"params[{i}] ({name}) contains NaN or "
+                                     f"infinity{hint}")
         if status == _kernels.STATUS_X_NONFINITE:
             row = first_nonfinite_row(X, where, where + self._kernel.block)
             raise ValueError(f"X contains NaN or infinity (first at row {row}){hint}")
@@ -330,9 +346,6 @@ class MLP:
             the net's dtype. The arrays are fresh (they share no memory with
             the inputs).
         """
-        loss, grad, weight_sum = self._run(params, X, Y, sample_weight,
-                                           _kernels.GRAD, n_threads, check_finite)
-        grad /= weight_sum
-        if grad.dtype != self._dtype:
-            grad = grad.astype(self._dtype)
+        loss, grad, _ = self._run(params, X, Y, sample_weight, _kernels.GRAD,
+                                  n_threads, check_finite)
         return float(loss), self._unpack(grad)

@@ -1,0 +1,441 @@
+# The body of the MLP kernel module, included by _kernels.pyx (the platform's
+# baseline instruction set) and by _kernels_v3.pyx / _kernels_v4.pyx, the same
+# code compiled for x86-64-v3 (AVX2, FMA) and x86-64-v4 (AVX-512); the
+# dispatcher (tinynet/_dispatch.py) loads the widest one the CPU runs.
+"""The MLP kernel: forward pass, loss and gradient sums over blocks of samples.
+
+Design
+------
+The kernel is a function of (parameters, a block of X, Y and optional sample
+weights) that returns *sums*: the weighted loss sum, the weight sum and the
+weighted gradient sums.  The normalisation (1/N, or 1/sum of weights) is done
+by the caller, so that partial results over blocks of data (threads here,
+Dask blocks later) add up.
+
+Samples are processed in blocks of ``bs`` (a few hundred to a thousand):
+the block's values of each layer are stored feature-major (_layers.pxd), so
+every inner loop runs over samples with unit stride.  Forward and backward
+are fused per block, so the extra memory of a call is a few blocks of scratch
+per thread and does not grow with N.
+
+Blocks are grouped into chunks whose boundaries depend only on N and the
+architecture.  Each chunk accumulates into its own slot (in double); the
+slots are added in chunk order at the end.  The result is therefore
+bit-identical whatever the number of threads.
+"""
+from cython cimport floating
+from cython.parallel cimport parallel, prange
+from libc.stdlib cimport calloc, malloc, free
+from libc.string cimport memset
+
+import numpy as np
+
+from tinynet._layers cimport (ACT_IDENTITY, ACT_SIGMOID, ACT_TANH, ACT_RELU,
+                              ACT_SOFTMAX, TILE, dense_forward,
+                              dense_backward, backprop)
+from tinynet._cmath cimport any_nonfinite, tn_dot_d, tn_sum_d
+from tinynet._heads cimport (LOSS_MSE, LOSS_BCE, LOSS_CE, head,
+                             output_activate)
+
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #include <omp.h>
+    static int tn_omp_max_threads(void) { return omp_get_max_threads(); }
+    static const int tn_have_openmp = 1;
+    #else
+    static int tn_omp_max_threads(void) { return 1; }
+    static const int tn_have_openmp = 0;
+    #endif
+    """
+    int tn_omp_max_threads() nogil
+    const int tn_have_openmp
+
+ACTIVATIONS = {"identity": ACT_IDENTITY, "sigmoid": ACT_SIGMOID,
+               "tanh": ACT_TANH, "relu": ACT_RELU, "softmax": ACT_SOFTMAX}
+LOSSES = {"mse": LOSS_MSE, "bce": LOSS_BCE, "ce": LOSS_CE}
+HAVE_OPENMP = bool(tn_have_openmp)
+
+cdef enum:
+    MODE_PREDICT = 0
+    MODE_LOSS = 1
+    MODE_GRAD = 2
+    # status codes of a chunk
+    ST_OK = 0
+    ST_X_NONFINITE = 1
+    ST_Y_NONFINITE = 2
+    ST_NO_MEMORY = 3
+    ST_PARAMS_NONFINITE = 4
+    MAX_CHUNKS_C = 64
+
+# Chunking: a chunk has at least MIN_CHUNK_BLOCKS blocks, there are at most
+# MAX_CHUNKS chunks, and their slots take at most SLOT_BUDGET doubles.
+cdef Py_ssize_t MIN_CHUNK_BLOCKS = 16
+cdef Py_ssize_t MAX_CHUNKS = MAX_CHUNKS_C
+cdef Py_ssize_t SLOT_BUDGET = 1 << 21
+
+
+def max_threads():
+    """The number of threads OpenMP would use now (1 without OpenMP)."""
+    return tn_omp_max_threads()
+
+
+cdef struct Mat:
+    # a strided 2-D array of floating, as (pointer, byte strides)
+    const char *data
+    Py_ssize_t s0
+    Py_ssize_t s1
+
+
+cdef struct Spec:
+    Py_ssize_t L           # number of dense layers
+    const Py_ssize_t *sizes   # (L + 1,)
+    const Py_ssize_t *w_off   # (L,) offset of W_l in theta
+    const Py_ssize_t *b_off   # (L,) offset of b_l in theta, -1 without bias
+    const Py_ssize_t *a_off   # (L + 1,) offset of layer l's block, in units of bs
+    Py_ssize_t n_params
+    Py_ssize_t maxw        # widest layer
+    Py_ssize_t bs          # samples per block
+    Py_ssize_t work_len    # floating scratch per thread
+    Py_ssize_t dwork_len   # double scratch per thread
+    int act, out, loss
+
+
+cdef inline bint load_block(Mat M, Py_ssize_t start, Py_ssize_t n, Py_ssize_t f,
+                            floating *A, Py_ssize_t bs, bint check) noexcept nogil:
+    """A[k, s] = M[start + s, k]; return True if a value is NaN or infinite."""
+    cdef Py_ssize_t k, s
+    cdef floating *a
+    cdef const char *col
+    cdef bint bad = False
+    cdef const floating *base
+    if M.s1 == sizeof(floating) and M.s0 == f * <Py_ssize_t>sizeof(floating):
+        # C-contiguous: a constant-stride read the compiler can vectorise
+        base = (<const floating *>M.data) + start * f
+        for k in range(f):
+            a = A + k * bs
+            for s in range(n):
+                a[s] = base[s * f + k]
+    else:
+        for k in range(f):
+            a = A + k * bs
+            col = M.data + start * M.s0 + k * M.s1
+            for s in range(n):
+                a[s] = (<const floating *>(col + s * M.s0))[0]
+    if check:
+        for k in range(f):
+            bad = bad or any_nonfinite(A + k * bs, n)
+    return bad
+
+
+cdef int run_block(const Spec *sp, const floating *theta, Mat X, Mat Y,
+                   const floating *sw, Py_ssize_t start, Py_ssize_t n,
+                   floating *work, double *dwork, double *slot,
+                   floating *out, int mode, bint check) noexcept nogil:
+    """Forward (and backward) pass over samples start..start+n-1.
+
+    slot receives += sums: gradients (n_params,), then loss, then weight."""
+    cdef Py_ssize_t l, j, s, fin, fout
+    cdef Py_ssize_t bs = sp.bs
+    cdef Py_ssize_t L = sp.L
+    cdef Py_ssize_t K = sp.sizes[L]
+    cdef const floating *W
+    cdef const floating *b
+    cdef floating *A_in
+    cdef floating *A_out
+    cdef floating *D
+    cdef floating *Dprev
+    cdef floating *Dtmp
+    cdef floating *Yb
+    cdef floating *O
+    cdef double *ls = dwork
+    cdef double *wd = dwork + bs
+    cdef double *hscratch = dwork + 2 * bs
+    cdef double wsum, lsum
+    cdef Py_ssize_t P = sp.n_params
+
+    # ---- forward: A_0 = X block, A_l = act(A_{l-1} W_l + b_l), A_L = O
+    if load_block(X, start, n, sp.sizes[0], work, bs, check):
+        return ST_X_NONFINITE
+    for l in range(L):
+        fin = sp.sizes[l]
+        fout = sp.sizes[l + 1]
+        W = theta + sp.w_off[l]
+        b = theta + sp.b_off[l] if sp.b_off[l] >= 0 else NULL
+        A_in = work + sp.a_off[l] * bs
+        A_out = work + sp.a_off[l + 1] * bs
+        dense_forward(sp.act if l < L - 1 else ACT_IDENTITY, W, b, A_in, A_out,
+                      fin, fout, n, bs)
+    O = work + sp.a_off[L] * bs
+
+    if mode == MODE_PREDICT:
+        output_activate(sp.out, O, hscratch, K, n, bs)
+        for j in range(K):
+            for s in range(n):
+                out[(start + s) * K + j] = O[j * bs + s]
+        return ST_OK
+
+    # ---- loss head: per-sample loss and delta of the output layer
+    Yb = work + sp.a_off[L + 1] * bs
+    D = Yb + K * bs
+    Dprev = D + sp.maxw * bs
+    if load_block(Y, start, n, K, Yb, bs, check):
+        return ST_Y_NONFINITE
+    head(sp.loss, sp.out, O, Yb, D, ls, hscratch, mode == MODE_GRAD, K, n, bs)
+    if sw != NULL:
+        for s in range(n):
+            wd[s] = sw[start + s]
+        lsum = tn_dot_d(ls, wd, n)
+        wsum = tn_sum_d(wd, n)
+    else:
+        lsum = tn_sum_d(ls, n)
+        wsum = <double>n
+    slot[P] += lsum
+    slot[P + 1] += wsum
+    if mode != MODE_GRAD:
+        return ST_OK
+    if sw != NULL:
+        for j in range(K):
+            for s in range(n):
+                D[j * bs + s] = <floating>(D[j * bs + s] * wd[s])
+
+    # ---- backward: from the output layer down to the first
+    for l in range(L - 1, -1, -1):
+        fin = sp.sizes[l]
+        fout = sp.sizes[l + 1]
+        W = theta + sp.w_off[l]
+        A_in = work + sp.a_off[l] * bs
+        dense_backward(A_in, D, slot + sp.w_off[l],
+                       slot + sp.b_off[l] if sp.b_off[l] >= 0 else NULL,
+                       fin, fout, n, bs)
+        if l > 0:
+            backprop(sp.act, W, D, A_in, Dprev, fin, fout, n, bs)
+            Dtmp = D
+            D = Dprev
+            Dprev = Dtmp
+    return ST_OK
+
+
+cdef void run_chunk(const Spec *sp, const floating *theta, Mat X, Mat Y,
+                    const floating *sw, Py_ssize_t start, Py_ssize_t end,
+                    floating *work, double *dwork, double *slot,
+                    floating *out, int mode, bint check,
+                    Py_ssize_t *status, Py_ssize_t *where) noexcept nogil:
+    cdef Py_ssize_t b0, n
+    cdef int st
+    if work == NULL or dwork == NULL:
+        status[0] = ST_NO_MEMORY
+        return
+    b0 = start
+    while b0 < end:
+        n = min(sp.bs, end - b0)
+        st = run_block(sp, theta, X, Y, sw, b0, n, work, dwork, slot, out,
+                       mode, check)
+        if st != ST_OK:
+            status[0] = st
+            where[0] = b0
+            return
+        b0 += n
+
+
+cdef void run_all(const Spec *sp, const floating *theta, Mat X, Mat Y,
+                  const floating *sw, Py_ssize_t N, Py_ssize_t chunk,
+                  Py_ssize_t n_chunks, double *slots, Py_ssize_t stride,
+                  floating *out, int mode, bint check, int n_threads,
+                  Py_ssize_t *status, Py_ssize_t *where) noexcept nogil:
+    cdef Py_ssize_t c
+    cdef floating *work = NULL
+    cdef double *dwork = NULL
+    if n_threads <= 1 or n_chunks <= 1:
+        work = <floating *>calloc(sp.work_len, sizeof(floating))
+        dwork = <double *>calloc(sp.dwork_len, sizeof(double))
+        for c in range(n_chunks):
+            run_chunk(sp, theta, X, Y, sw, c * chunk, min(N, (c + 1) * chunk),
+                      work, dwork, slots + c * stride, out, mode, check,
+                      status + c, where + c)
+        free(work)
+        free(dwork)
+        return
+    with parallel(num_threads=n_threads):
+        work = <floating *>calloc(sp.work_len, sizeof(floating))
+        dwork = <double *>calloc(sp.dwork_len, sizeof(double))
+        for c in prange(n_chunks, schedule="static"):
+            run_chunk(sp, theta, X, Y, sw, c * chunk, min(N, (c + 1) * chunk),
+                      work, dwork, slots + c * stride, out, mode, check,
+                      status + c, where + c)
+        free(work)
+        free(dwork)
+
+
+cdef class Kernel:
+    """The compiled kernel of one MLP architecture.
+
+    Parameters
+    ----------
+    sizes : sequence of int, length L + 1
+        Layer widths, input first.
+    act, out, loss : int
+        Codes from ``ACTIVATIONS`` (hidden, output) and ``LOSSES``.
+    bias : bool
+        Whether each layer has a bias vector after its weight matrix.
+
+    Parameters are passed flat: ``theta`` holds W_1 (row-major, shape
+    (sizes[0], sizes[1])), [b_1], W_2, [b_2], ... one after the other.
+    """
+    cdef Spec spec
+    cdef Py_ssize_t *buf
+    cdef readonly Py_ssize_t n_params
+    cdef readonly Py_ssize_t block
+
+    def __cinit__(self, sizes, int act, int out, int loss, bint bias):
+        cdef Py_ssize_t L = len(sizes) - 1
+        cdef Py_ssize_t l, off = 0, a = 0, maxw = 0, total
+        self.buf = <Py_ssize_t *>malloc((4 * L + 3) * sizeof(Py_ssize_t))
+        if self.buf == NULL:
+            raise MemoryError()
+        sp = &self.spec
+        sp.L = L
+        sp.sizes = self.buf
+        sp.w_off = self.buf + L + 1
+        sp.b_off = self.buf + 2 * L + 1
+        sp.a_off = self.buf + 3 * L + 1
+        for l in range(L + 1):
+            (<Py_ssize_t *>sp.sizes)[l] = sizes[l]
+            (<Py_ssize_t *>sp.a_off)[l] = a
+            a += sizes[l]
+            maxw = max(maxw, <Py_ssize_t>sizes[l])
+        # after the layers: Y block (K), then two delta buffers (maxw each)
+        (<Py_ssize_t *>sp.a_off)[L + 1] = a
+        for l in range(L):
+            (<Py_ssize_t *>sp.w_off)[l] = off
+            off += sizes[l] * sizes[l + 1]
+            if bias:
+                (<Py_ssize_t *>sp.b_off)[l] = off
+                off += sizes[l + 1]
+            else:
+                (<Py_ssize_t *>sp.b_off)[l] = -1
+        sp.n_params = off
+        total = a + sizes[L] + 2 * maxw
+        # samples per block: a power of two in [16, 1024] with the block's
+        # scratch at most about 512 KiB in double
+        sp.bs = 1024
+        while sp.bs > 16 and sp.bs * total > 65536:
+            sp.bs //= 2
+        sp.work_len = (a + sizes[L] + 2 * maxw) * sp.bs
+        sp.dwork_len = 5 * sp.bs
+        sp.maxw = maxw
+        sp.act = act
+        sp.out = out
+        sp.loss = loss
+        self.n_params = off
+        self.block = sp.bs
+
+    def __dealloc__(self):
+        free(self.buf)
+
+    cdef Py_ssize_t _chunk(self, Py_ssize_t N, Py_ssize_t stride):
+        """Samples per chunk: depends on N and the architecture only."""
+        cdef Py_ssize_t bs = self.spec.bs
+        cdef Py_ssize_t max_chunks = max(1, min(MAX_CHUNKS, SLOT_BUDGET // stride))
+        cdef Py_ssize_t chunk = max(MIN_CHUNK_BLOCKS * bs,
+                                    (N + max_chunks - 1) // max_chunks)
+        return (chunk + bs - 1) // bs * bs
+
+    cdef tuple _run(self, const floating[::1] theta, const floating[:, :] X,
+                    const floating[:, :] Y, const floating[::1] sample_weight,
+                    floating[::1] grad, floating[:, ::1] out, int mode,
+                    int n_threads, bint check_finite, bint normalize):
+        cdef Py_ssize_t N = X.shape[0]
+        cdef Py_ssize_t P = self.spec.n_params
+        cdef Py_ssize_t stride = P + 2    # per chunk: gradient sums, loss, weight
+        cdef Py_ssize_t chunk = self._chunk(N, stride)
+        cdef Py_ssize_t n_chunks = (N + chunk - 1) // chunk
+        cdef Py_ssize_t c, p
+        cdef Py_ssize_t status[MAX_CHUNKS_C]
+        cdef Py_ssize_t where[MAX_CHUNKS_C]
+        cdef Mat mx, my
+        cdef const floating *sw = NULL
+        cdef floating *outp = NULL
+        cdef double loss_sum = 0, weight_sum = 0, acc, scale
+        cdef double *slots
+
+        if check_finite and any_nonfinite(&theta[0], P):
+            return ST_PARAMS_NONFINITE, 0, 0.0, 0.0
+        mx = Mat(<const char *>&X[0, 0], X.strides[0], X.strides[1])
+        my = Mat(NULL, 0, 0)
+        if mode != MODE_PREDICT:
+            my = Mat(<const char *>&Y[0, 0], Y.strides[0], Y.strides[1])
+        if sample_weight is not None:
+            sw = &sample_weight[0]
+        if mode == MODE_PREDICT:
+            outp = &out[0, 0]
+        n_threads = max(1, min(n_threads, n_chunks))
+        slots = <double *>calloc(n_chunks * stride, sizeof(double))
+        if slots == NULL:
+            raise MemoryError()
+        for c in range(n_chunks):
+            status[c] = ST_OK
+        with nogil:
+            run_all(&self.spec, &theta[0], mx, my, sw, N, chunk, n_chunks,
+                    slots, stride, outp, mode, check_finite, n_threads,
+                    status, where)
+            # add the chunks' sums in chunk order
+            for c in range(n_chunks):
+                loss_sum += slots[c * stride + P]
+                weight_sum += slots[c * stride + P + 1]
+            if mode == MODE_GRAD:
+                scale = 1.0 / weight_sum if normalize else 1.0
+                for p in range(P):
+                    acc = slots[p]
+                    for c in range(1, n_chunks):
+                        acc += slots[c * stride + p]
+                    grad[p] = <floating>(acc * scale)
+        free(slots)
+        for c in range(n_chunks):
+            if status[c] != ST_OK:
+                return int(status[c]), int(where[c]), loss_sum, weight_sum
+        return ST_OK, 0, loss_sum, weight_sum
+
+    def run_float64(self, const double[::1] theta, const double[:, :] X,
+                    const double[:, :] Y, const double[::1] sample_weight,
+                    double[::1] grad, double[:, ::1] out, int mode,
+                    int n_threads, bint check_finite, bint normalize):
+        """Run the kernel on float64 arrays.
+
+        Parameters
+        ----------
+        theta : (n_params,) flat parameters
+        X : (N, sizes[0]); Y : (N, sizes[-1]) or None when mode is PREDICT
+        sample_weight : (N,) or None
+        grad : (n_params,) output for mode GRAD, else None
+        out : (N, sizes[-1]) C-contiguous output for mode PREDICT, else None
+        mode : PREDICT, LOSS or GRAD
+        n_threads : threads to use at most
+        check_finite : detect NaN/inf in theta, X and Y
+        normalize : divide the gradient by the weight sum (else: sums)
+
+        Returns
+        -------
+        (status, where, loss_sum, weight_sum): status 0 or a STATUS_* code,
+        `where` the first row of the block where it was detected.
+        """
+        return self._run(theta, X, Y, sample_weight, grad, out, mode,
+                         n_threads, check_finite, normalize)
+
+    def run_float32(self, const float[::1] theta, const float[:, :] X,
+                    const float[:, :] Y, const float[::1] sample_weight,
+                    float[::1] grad, float[:, ::1] out, int mode,
+                    int n_threads, bint check_finite, bint normalize):
+        """As run_float64, on float32 arrays (sums still in double)."""
+        return self._run(theta, X, Y, sample_weight, grad, out, mode,
+                         n_threads, check_finite, normalize)
+
+
+# the modes and status codes, for the Python layer
+PREDICT = MODE_PREDICT
+LOSS = MODE_LOSS
+GRAD = MODE_GRAD
+STATUS_X_NONFINITE = ST_X_NONFINITE
+STATUS_Y_NONFINITE = ST_Y_NONFINITE
+STATUS_NO_MEMORY = ST_NO_MEMORY
+STATUS_PARAMS_NONFINITE = ST_PARAMS_NONFINITE

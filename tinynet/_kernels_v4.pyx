@@ -1,0 +1,5 @@
+# cython: language_level=3
+# The kernel compiled for x86-64-v4 (see _kernel_body.pxi).
+include "_kernel_body.pxi"
+
+SIMD = "x86-64-v4"
