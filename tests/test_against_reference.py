@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import tinynet
-from tinynet import reference
+from tinynet import _dispatch, reference
 
 from helpers import PAIRINGS, RTOL, assert_close, make_problem
 
@@ -92,3 +92,14 @@ def test_float32_agrees_with_float64():
     assert l32 == pytest.approx(l64, rel=1e-5)
     for a, b in zip(g32, g64):
         assert_close(a, b, 1e-4)
+
+
+@pytest.mark.parametrize("variant", sorted(_dispatch.available()))
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("activation,output,loss", PAIRINGS[::3])
+def test_every_kernel_variant(variant, activation, output, loss, dtype):
+    # each instruction-set variant built here (baseline, x86-64-v3, -v4)
+    net = tinynet.MLP((6, 13, 5, 3), activation, output, loss, True, dtype)
+    net._use_variant(variant)
+    params, X, Y = make_problem(21, net, 777)
+    check_net(net, params, X, Y, np.random.default_rng(0).random(777) + 0.5)

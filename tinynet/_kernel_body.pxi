@@ -33,7 +33,8 @@ import numpy as np
 from tinynet._layers cimport (ACT_IDENTITY, ACT_SIGMOID, ACT_TANH, ACT_RELU,
                               ACT_SOFTMAX, TILE, dense_forward,
                               dense_backward, backprop)
-from tinynet._cmath cimport any_nonfinite, tn_dot_d, tn_sum_d
+from tinynet._cmath cimport (any_nonfinite, tn_dot_d, tn_sum_d, tn_exp, tn_expf,
+                             tn_expm1, tn_bce_from_logit, sigmoid, tanh)
 from tinynet._heads cimport (LOSS_MSE, LOSS_BCE, LOSS_CE, head,
                              output_activate)
 
@@ -439,3 +440,30 @@ STATUS_X_NONFINITE = ST_X_NONFINITE
 STATUS_Y_NONFINITE = ST_Y_NONFINITE
 STATUS_NO_MEMORY = ST_NO_MEMORY
 STATUS_PARAMS_NONFINITE = ST_PARAMS_NONFINITE
+
+
+def _formula(str name, const floating[::1] x, floating[::1] out):
+    """out = formula(x) element-wise, for tests of src_c/tn_math.h;
+    name is "exp", "expm1", "sigmoid", "tanh" or "bce0"/"bce1"
+    (binary cross-entropy of logit x for target 0 or 1)."""
+    cdef Py_ssize_t i, n = x.shape[0]
+    if name == "exp":
+        for i in range(n):
+            out[i] = <floating>(tn_exp(x[i]) if floating is double else tn_expf(x[i]))
+    elif name == "expm1":
+        for i in range(n):
+            out[i] = <floating>tn_expm1(x[i])
+    elif name == "sigmoid":
+        for i in range(n):
+            out[i] = sigmoid(x[i])
+    elif name == "tanh":
+        for i in range(n):
+            out[i] = tanh(x[i])
+    elif name == "bce0":
+        for i in range(n):
+            out[i] = <floating>tn_bce_from_logit(x[i], 0.0)
+    elif name == "bce1":
+        for i in range(n):
+            out[i] = <floating>tn_bce_from_logit(x[i], 1.0)
+    else:
+        raise ValueError(f"unknown formula {name!r}")
