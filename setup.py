@@ -88,7 +88,7 @@ class BuildExt(build_ext):
         else:
             cflags += ["-O0", "-g"] if debug else ["-O3"]
             # no errno from libm, no trapping FP: lets loops over exp/log vectorise
-            cflags += ["-fno-math-errno", "-fno-trapping-math"]
+            cflags += ["-fno-math-errno", "-fno-trapping-math", "-Wno-psabi"]
             if sys.platform == "darwin":
                 candidates = [(["-Xpreprocessor", "-fopenmp"], ["-lomp"]),
                               (["-fopenmp"], ["-fopenmp"])]

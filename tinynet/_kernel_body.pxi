@@ -97,7 +97,8 @@ cdef struct Spec:
     Py_ssize_t n_params
     Py_ssize_t maxw        # widest layer
     Py_ssize_t bs          # samples per block
-    Py_ssize_t work_len    # floating scratch per thread
+    Py_ssize_t cols        # rows of bs values in the floating scratch
+    Py_ssize_t work_len    # floating scratch per thread: cols * bs
     Py_ssize_t dwork_len   # double scratch per thread
     int act, out, loss
 
@@ -123,8 +124,11 @@ cdef inline bint load_block(Mat M, Py_ssize_t start, Py_ssize_t n, Py_ssize_t f,
             col = M.data + start * M.s0 + k * M.s1
             for s in range(n):
                 a[s] = (<const floating *>(col + s * M.s0))[0]
-    if check:
-        for k in range(f):
+    for k in range(f):
+        # lanes n..TILE-multiple are read by the tiled loops: keep them defined
+        for s in range(n, (n + TILE - 1) // TILE * TILE):
+            A[k * bs + s] = 0
+        if check:
             bad = bad or any_nonfinite(A + k * bs, n)
     return bad
 
@@ -183,6 +187,9 @@ cdef int run_block(const Spec *sp, const floating *theta, Mat X, Mat Y,
     if load_block(Y, start, n, K, Yb, bs, check):
         return ST_Y_NONFINITE
     head(sp.loss, sp.out, O, Yb, D, ls, hscratch, mode == MODE_GRAD, K, n, bs)
+    for j in range(K):
+        for s in range(n, (n + TILE - 1) // TILE * TILE):
+            D[j * bs + s] = 0
     if sw != NULL:
         for s in range(n):
             wd[s] = sw[start + s]
@@ -248,8 +255,8 @@ cdef void run_all(const Spec *sp, const floating *theta, Mat X, Mat Y,
     cdef floating *work = NULL
     cdef double *dwork = NULL
     if n_threads <= 1 or n_chunks <= 1:
-        work = <floating *>calloc(sp.work_len, sizeof(floating))
-        dwork = <double *>calloc(sp.dwork_len, sizeof(double))
+        work = <floating *>malloc(sp.work_len * sizeof(floating))
+        dwork = <double *>malloc(sp.dwork_len * sizeof(double))
         for c in range(n_chunks):
             run_chunk(sp, theta, X, Y, sw, c * chunk, min(N, (c + 1) * chunk),
                       work, dwork, slots + c * stride, out, mode, check,
@@ -258,8 +265,8 @@ cdef void run_all(const Spec *sp, const floating *theta, Mat X, Mat Y,
         free(dwork)
         return
     with parallel(num_threads=n_threads):
-        work = <floating *>calloc(sp.work_len, sizeof(floating))
-        dwork = <double *>calloc(sp.dwork_len, sizeof(double))
+        work = <floating *>malloc(sp.work_len * sizeof(floating))
+        dwork = <double *>malloc(sp.dwork_len * sizeof(double))
         for c in prange(n_chunks, schedule="static"):
             run_chunk(sp, theta, X, Y, sw, c * chunk, min(N, (c + 1) * chunk),
                       work, dwork, slots + c * stride, out, mode, check,
@@ -318,11 +325,13 @@ cdef class Kernel:
         sp.n_params = off
         total = a + sizes[L] + 2 * maxw
         # samples per block: a power of two in [16, 1024] with the block's
-        # scratch at most about 512 KiB in double
+        # scratch at most about 2 MiB in double (but at least 64 samples,
+        # so that each weight loaded serves many samples)
         sp.bs = 1024
-        while sp.bs > 16 and sp.bs * total > 65536:
+        while sp.bs > 64 and sp.bs * total > 262144:
             sp.bs //= 2
-        sp.work_len = (a + sizes[L] + 2 * maxw) * sp.bs
+        sp.cols = a + sizes[L] + 2 * maxw
+        sp.work_len = sp.cols * sp.bs
         sp.dwork_len = 5 * sp.bs
         sp.maxw = maxw
         sp.act = act
@@ -359,6 +368,7 @@ cdef class Kernel:
         cdef floating *outp = NULL
         cdef double loss_sum = 0, weight_sum = 0, acc, scale
         cdef double *slots
+        cdef Spec spec
 
         if check_finite and any_nonfinite(&theta[0], P):
             return ST_PARAMS_NONFINITE, 0, 0.0, 0.0
@@ -371,13 +381,19 @@ cdef class Kernel:
         if mode == MODE_PREDICT:
             outp = &out[0, 0]
         n_threads = max(1, min(n_threads, n_chunks))
+        # fewer samples than a block: a smaller block (same results, less scratch)
+        spec = self.spec
+        if N < spec.bs:
+            spec.bs = (N + TILE - 1) // TILE * TILE
+            spec.work_len = spec.cols * spec.bs
+            spec.dwork_len = 5 * spec.bs
         slots = <double *>calloc(n_chunks * stride, sizeof(double))
         if slots == NULL:
             raise MemoryError()
         for c in range(n_chunks):
             status[c] = ST_OK
         with nogil:
-            run_all(&self.spec, &theta[0], mx, my, sw, N, chunk, n_chunks,
+            run_all(&spec, &theta[0], mx, my, sw, N, chunk, n_chunks,
                     slots, stride, outp, mode, check_finite, n_threads,
                     status, where)
             # add the chunks' sums in chunk order

@@ -224,6 +224,14 @@ class MLP:
 
     def _pack(self, params):
         """The flat parameter vector theta (n_params,) of the net's dtype."""
+        dt = self._dtype
+        if (type(params) is list or type(params) is tuple) and len(params) == len(self._shapes):
+            # fast path: arrays of the right dtype and shape
+            for p, shape in zip(params, self._shapes):
+                if type(p) is not np.ndarray or p.dtype != dt or p.shape != shape:
+                    break
+            else:
+                return np.concatenate([p.ravel() for p in params])
         if not isinstance(params, (list, tuple)):
             raise TypeError(f"params must be a list of arrays {list(self._names)}; "
                             f"got {type(params).__name__}")
@@ -244,22 +252,126 @@ class MLP:
         """Split a flat vector into arrays of the parameters' shapes (views)."""
         return [theta[a:b].reshape(shape) for a, b, shape in self._slices]
 
+    def flatten(self, params):
+        """The parameters as one flat vector.
+
+        Parameters
+        ----------
+        params : list of array_like
+            W1, [b1], W2, ... with the shapes of ``param_shapes``.
+
+        Returns
+        -------
+        theta : ndarray, shape (n_params,), the net's dtype
+            W1 row by row, then b1, W2, ... (a new array).
+        """
+        theta = self._pack(params)
+        return theta.copy() if len(self._shapes) == 1 else theta
+
+    def unflatten(self, theta):
+        """Split a flat vector into the parameter arrays (the inverse of
+        :meth:`flatten`).
+
+        Parameters
+        ----------
+        theta : array_like, shape (n_params,)
+
+        Returns
+        -------
+        params : list of ndarray
+            W1, [b1], W2, ... in the net's dtype (new arrays).
+        """
+        theta = as_real_array(theta, "theta", self._dtype)
+        if theta.shape != (self.n_params,):
+            raise ValueError(f"theta must have shape ({self.n_params},) for "
+                             f"{self!r}; got shape {theta.shape}")
+        return [p.copy() for p in self._unpack(theta)]
+
+    def objective(self, X, Y, *, sample_weight=None, alpha=0.0, n_threads=None):
+        """A function ``f(theta) -> (loss, grad)`` of the flat parameters,
+        for optimisers such as ``scipy.optimize.minimize(f, theta0, jac=True)``.
+
+        X, Y and sample_weight are checked once, here. The loss includes the
+        L2 penalty ``alpha / 2 * sum of squared weights`` (biases excluded).
+        theta and grad are float64 vectors of length n_params.
+
+        Examples
+        --------
+        >>> from scipy.optimize import minimize            # doctest: +SKIP
+        >>> f = net.objective(X, Y)                         # doctest: +SKIP
+        >>> res = minimize(f, net.flatten(net.init(0)), jac=True,
+        ...                method="L-BFGS-B")               # doctest: +SKIP
+        >>> params = net.unflatten(res.x)                  # doctest: +SKIP
+        """
+        X = check_X(X, self._sizes[0], self._dtype)
+        Y = check_Y(Y, X.shape[0], self._sizes[-1], self._dtype)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0], self._dtype)
+        if not (np.isfinite(X).all() and np.isfinite(Y).all()):
+            raise ValueError("X and Y must not contain NaN or infinity")
+        mask = self.weight_mask()
+
+        def f(theta):
+            theta = np.ascontiguousarray(theta, dtype=self._dtype)
+            loss, grad = self._value_and_grad_flat(theta, X, Y, sample_weight,
+                                                   n_threads, alpha, mask)
+            return loss, grad.astype(np.float64, copy=False)
+        return f
+
+    def weight_mask(self):
+        """(n_params,) bool: True for entries of weight matrices, False for
+        biases (the L2 penalty applies to weights only)."""
+        mask = np.zeros(self.n_params, dtype=bool)
+        for a, b, shape in self._slices:
+            mask[a:b] = len(shape) == 2
+        return mask
+
+    def _value_and_grad_flat(self, theta, X, Y, sample_weight, n_threads,
+                             alpha=0.0, mask=None, check_finite=False):
+        """Loss and flat gradient for already-validated arrays (used by the
+        optimisers, which call it many times on the same data)."""
+        grad = np.empty(self._kernel.n_params, dtype=self._dtype)
+        nt = _kernels.max_threads() if n_threads is None else n_threads
+        status, where, loss_sum, weight_sum = self._krun(
+            theta, X, Y, sample_weight, grad, None, _kernels.GRAD, nt,
+            check_finite, True)
+        if status:
+            self._raise(status, where, self._unpack(theta), X, Y)
+        loss = loss_sum / weight_sum
+        if alpha:
+            w = theta[mask]
+            loss += 0.5 * alpha * float(np.dot(w, w))
+            grad[mask] += alpha * w
+        return loss, grad
+
     # ---- the computations
     def _run(self, params, X, Y, sample_weight, mode, n_threads, check_finite):
         """Validate, then one call into the kernel.
         Returns (loss, grad, weight_sum), or the predictions for PREDICT."""
+        dt = self._dtype
         theta = self._pack(params)
-        X = check_X(X, self._sizes[0], self._dtype)
+        # the common case (arrays of the net's dtype and right shape) is
+        # recognised with a few cheap tests; anything else goes to the checks
+        if not (type(X) is np.ndarray and X.dtype == dt and X.ndim == 2
+                and X.shape[1] == self._sizes[0] and X.shape[0] > 0):
+            X = check_X(X, self._sizes[0], dt)
         N = X.shape[0]
         out = grad = None
         if mode == _kernels.PREDICT:
-            out = np.empty((N, self._sizes[-1]), dtype=self._dtype)
+            out = np.empty((N, self._sizes[-1]), dtype=dt)
         else:
-            Y = check_Y(Y, N, self._sizes[-1], self._dtype)
-            sample_weight = check_sample_weight(sample_weight, N, self._dtype)
+            K = self._sizes[-1]
+            if (type(Y) is np.ndarray and Y.dtype == dt and Y.shape[0] == N
+                    and (Y.shape == (N, K) or (K == 1 and Y.ndim == 1))):
+                if Y.ndim == 1:
+                    Y = Y.reshape(N, 1)
+            else:
+                Y = check_Y(Y, N, K, dt)
+            if sample_weight is not None:
+                sample_weight = check_sample_weight(sample_weight, N, dt)
             if mode == _kernels.GRAD:
-                grad = np.empty(self._kernel.n_params, dtype=self._dtype)
-        nt = check_n_threads(n_threads, _kernels.max_threads())
+                grad = np.empty(self._kernel.n_params, dtype=dt)
+        nt = (_kernels.max_threads() if n_threads is None
+              else check_n_threads(n_threads, _kernels.max_threads()))
         status, where, loss_sum, weight_sum = self._krun(
             theta, X, Y, sample_weight, grad, out, mode, nt, bool(check_finite), True)
         if status:

@@ -1,0 +1,119 @@
+/*
+ * tn_gemm.h -- the gradient of a dense layer over one block of samples,
+ *
+ *     G[k][j] += sum_{s < n} A[k][s] * D[j][s]        (G += A D^T, in double)
+ *
+ * A is (fin, bs) and D is (fout, bs), feature-major as in _layers.pxd, n a
+ * multiple of TN_LANES (the kernels keep the padding lanes of D at zero).
+ *
+ * Tiles of TN_KT x TN_JT outputs are accumulated in vector registers, one
+ * vector of TN_LANES partial sums each, over all samples; the partial sums
+ * are added in lane order at the end.  The order of additions therefore
+ * depends only on n and the instruction set the file is compiled for.
+ *
+ * GCC and Clang get explicit vector types (sized for AVX-512, AVX2 or SSE2
+ * by the flags of the variant being compiled); other compilers a plain loop.
+ */
+#ifndef TN_GEMM_H
+#define TN_GEMM_H
+
+#include <stddef.h>
+#include <string.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#  if defined(__AVX512F__)
+#    define TN_LANES 8
+#    define TN_KT 4
+#    define TN_JT 4
+#  elif defined(__AVX__)
+#    define TN_LANES 4
+#    define TN_KT 4
+#    define TN_JT 2
+#  else
+#    define TN_LANES 2
+#    define TN_KT 2
+#    define TN_JT 4
+#  endif
+typedef double tn_vd __attribute__((vector_size(TN_LANES * 8)));
+typedef float tn_vf __attribute__((vector_size(TN_LANES * 4)));
+
+static inline tn_vd tn_load_d(const double *p) { tn_vd v; memcpy(&v, p, sizeof v); return v; }
+static inline tn_vd tn_load_f(const float *p)
+{
+    tn_vf v;
+    memcpy(&v, p, sizeof v);
+    return __builtin_convertvector(v, tn_vd);
+}
+static inline double tn_hsum(tn_vd v)
+{
+    double t = 0.0;
+    int l;
+    for (l = 0; l < TN_LANES; l++) t += v[l];
+    return t;
+}
+
+/* one TN_KT x TN_JT tile (kb <= TN_KT rows and jb <= TN_JT columns used) */
+#define TN_GEMM_TILE(NAME, T, LOAD)                                              \
+static inline void NAME(const T *A, const T *D, double *G, ptrdiff_t fout,      \
+                        ptrdiff_t n, ptrdiff_t bs, int kb, int jb)               \
+{                                                                                \
+    tn_vd acc[TN_KT][TN_JT];                                                     \
+    const T *a[TN_KT];                                                           \
+    const T *d[TN_JT];                                                           \
+    ptrdiff_t s;                                                                 \
+    int kk, jj;                                                                  \
+    for (kk = 0; kk < TN_KT; kk++) {                                             \
+        a[kk] = A + (kk < kb ? kk : 0) * bs;                                     \
+        for (jj = 0; jj < TN_JT; jj++) acc[kk][jj] = (tn_vd){0};                 \
+    }                                                                            \
+    for (jj = 0; jj < TN_JT; jj++) d[jj] = D + (jj < jb ? jj : 0) * bs;          \
+    for (s = 0; s < n; s += TN_LANES) {                                          \
+        tn_vd x[TN_KT], y[TN_JT];                                                \
+        for (kk = 0; kk < TN_KT; kk++) x[kk] = LOAD(a[kk] + s);                  \
+        for (jj = 0; jj < TN_JT; jj++) y[jj] = LOAD(d[jj] + s);                  \
+        for (kk = 0; kk < TN_KT; kk++)                                           \
+            for (jj = 0; jj < TN_JT; jj++) acc[kk][jj] += x[kk] * y[jj];         \
+    }                                                                            \
+    for (kk = 0; kk < kb; kk++)                                                  \
+        for (jj = 0; jj < jb; jj++) G[kk * fout + jj] += tn_hsum(acc[kk][jj]);   \
+}
+TN_GEMM_TILE(tn_gemm_tile_d, double, tn_load_d)
+TN_GEMM_TILE(tn_gemm_tile_f, float, tn_load_f)
+
+#define TN_GEMM(NAME, TILE, T)                                                   \
+static inline void NAME(const T *A, const T *D, double *G, ptrdiff_t fin,       \
+                        ptrdiff_t fout, ptrdiff_t n, ptrdiff_t bs)               \
+{                                                                                \
+    ptrdiff_t k0, j0;                                                            \
+    for (k0 = 0; k0 < fin; k0 += TN_KT)                                          \
+        for (j0 = 0; j0 < fout; j0 += TN_JT)                                     \
+            TILE(A + k0 * bs, D + j0 * bs, G + k0 * fout + j0, fout, n, bs,     \
+                 (int)(fin - k0 < TN_KT ? fin - k0 : TN_KT),                     \
+                 (int)(fout - j0 < TN_JT ? fout - j0 : TN_JT));                  \
+}
+TN_GEMM(tn_gemm_at_d, tn_gemm_tile_d, double)
+TN_GEMM(tn_gemm_at_f, tn_gemm_tile_f, float)
+
+#else  /* plain C: one dot product per output, lanes kept apart the same way */
+#  define TN_LANES 8
+#define TN_GEMM_PLAIN(NAME, T)                                                   \
+static inline void NAME(const T *A, const T *D, double *G, ptrdiff_t fin,       \
+                        ptrdiff_t fout, ptrdiff_t n, ptrdiff_t bs)               \
+{                                                                                \
+    ptrdiff_t k, j, s;                                                           \
+    int l;                                                                       \
+    for (k = 0; k < fin; k++)                                                    \
+        for (j = 0; j < fout; j++) {                                             \
+            double acc[TN_LANES] = {0}, t = 0.0;                                 \
+            for (s = 0; s < n; s += TN_LANES)                                    \
+                for (l = 0; l < TN_LANES; l++)                                   \
+                    acc[l] += (double)A[k * bs + s + l] * D[j * bs + s + l];     \
+            for (l = 0; l < TN_LANES; l++) t += acc[l];                          \
+            G[k * fout + j] += t;                                                \
+        }                                                                        \
+}
+TN_GEMM_PLAIN(tn_gemm_at_d, double)
+TN_GEMM_PLAIN(tn_gemm_at_f, float)
+#endif
+
+#endif /* TN_GEMM_H */
