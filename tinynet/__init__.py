@@ -8,6 +8,11 @@ pure-NumPy implementation of the same maths, written to be read.
 from tinynet._version import __version__
 from tinynet._mlp import MLP
 from tinynet._config import show_config
+from tinynet._fit import History, fit, plot_history
+from tinynet._gradcheck import GradCheck, check_grad
+from tinynet._io import Model, load, read_model, save
 from tinynet import reference
 
-__all__ = ["MLP", "reference", "show_config", "__version__"]
+__all__ = ["MLP", "fit", "History", "plot_history", "check_grad", "GradCheck",
+           "save", "load", "read_model", "Model", "reference", "show_config",
+           "__version__"]

@@ -95,7 +95,8 @@ class _Progress:
         if self.verbose <= 0:
             return
         if self.tty:
-            if self.bar is None and time.perf_counter() - self.t0 > 1.0:
+            wait = 1.0 if self.verbose == 1 else 0.0
+            if self.bar is None and time.perf_counter() - self.t0 >= wait:
                 try:
                     from tqdm.auto import tqdm
                 except ImportError:
@@ -156,8 +157,9 @@ def fit(net, X, Y, params=None, *, optimizer="adam", lr=None, epochs=200,
     schedule_name : {"constant", "invscaling", "cosine"}
         Learning-rate schedule over epochs.
     verbose : int
-        0: quiet; 1: a progress bar on a terminal for runs over a second;
-        2: also a line every tenth of the run when not on a terminal.
+        0: quiet; 1: a progress bar (tqdm, if installed) on a terminal for
+        runs over a second; 2: the bar from the start, and a line every tenth
+        of the run when not on a terminal.
     callback : callable, optional
         ``callback(epoch, params, history)`` after each epoch; returning True
         stops the fit.
