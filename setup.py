@@ -76,6 +76,11 @@ int main(void) {
 class BuildExt(build_ext):
     """Chooses flags by compiler type ("unix": gcc/clang, "msvc")."""
 
+    def finalize_options(self):
+        super().finalize_options()
+        if self.parallel is None:           # the variants compile side by side
+            self.parallel = os.cpu_count() or 1
+
     def build_extensions(self):
         ctype = self.compiler.compiler_type
         mode = _env("TINYNET_OPENMP", "auto")
@@ -86,7 +91,7 @@ class BuildExt(build_ext):
             cflags += ["/Od", "/Zi"] if debug else ["/O2"]
             candidates = [(["/openmp"], [])]
         else:
-            cflags += ["-O0", "-g"] if debug else ["-O3"]
+            cflags += ["-O0", "-g"] if debug else ["-O3", "-g0"]
             # no errno from libm, no trapping FP: lets loops over exp/log vectorise
             cflags += ["-fno-math-errno", "-fno-trapping-math", "-Wno-psabi"]
             if sys.platform == "darwin":
@@ -98,7 +103,8 @@ class BuildExt(build_ext):
                 cflags.append("-march=native")
             san = _env("TINYNET_SANITIZE")
             if san:
-                cflags += ["-fsanitize=" + san, "-fno-omit-frame-pointer"]
+                cflags += ["-O1", "-g", "-fsanitize=" + san, "-fno-sanitize-recover=all",
+                           "-fno-omit-frame-pointer"]
                 ldflags += ["-fsanitize=" + san]
         if mode not in ("0", "off", "false", "no"):
             for c, l in candidates:
