@@ -76,10 +76,10 @@ def read_model(path):
     declared architecture needs."""
     try:
         zf = zipfile.ZipFile(os.fspath(path))
-    except FileNotFoundError:
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
         raise
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        _fail(path, f"not an .npz archive ({exc})")
+    except Exception as exc:   # BadZipFile, but damaged headers raise many kinds
+        _fail(path, f"not an .npz archive ({type(exc).__name__}: {exc})")
     with zf:
         try:
             infos = {i.filename: i for i in zf.infolist()}
