@@ -155,14 +155,16 @@ def cmd_demo(args):
     loss0 = net.loss(params0, X, Y)
     print(f"initial loss {loss0:.6f}; training with {args.optimizer} for {args.epochs} epochs")
     params, hist = fit(net, X, Y, params0, optimizer=args.optimizer, lr=args.lr,
-                       epochs=args.epochs, seed=args.seed, verbose=2)
+                       epochs=args.epochs, seed=args.seed,
+                       verbose=2 if sys.stderr.isatty() else 1)
     step = max(1, len(hist) // 10)
     for e in list(range(0, len(hist), step)) + [len(hist) - 1]:
         print(f"  epoch {hist.epoch[e] + 1:5d}  loss {hist.train_loss[e]:.3e}")
     final = net.loss(params, X, Y)
     print(f"loss fell from {loss0:.3e} to {final:.3e} ({loss0 / final:.0f}x)")
-    print("\ngradient check at the trained weights (analytic vs finite differences):")
-    gc = check_grad(net, params, X, Y)
+    print("\ngradient check of the seed's formulas at the initial weights "
+          "(analytic vs finite differences):")
+    gc = check_grad(net, params0, X, Y)
     print(gc)
     model = os.path.join(out, "seed-model.npz")
     save(model, net, params, extra={"demo": True})
