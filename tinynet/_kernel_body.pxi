@@ -81,6 +81,17 @@ def max_threads():
     return tn_omp_max_threads()
 
 
+cdef extern from "tn_seed.h" nogil:
+    int tn_seed_block_d(const double *theta, const char *X, Py_ssize_t xs0,
+                        Py_ssize_t xs1, const char *Y, Py_ssize_t ys0,
+                        const double *sw, Py_ssize_t start, Py_ssize_t n,
+                        int check, double *g)
+    int tn_seed_block_f(const float *theta, const char *X, Py_ssize_t xs0,
+                        Py_ssize_t xs1, const char *Y, Py_ssize_t ys0,
+                        const float *sw, Py_ssize_t start, Py_ssize_t n,
+                        int check, double *g)
+
+
 cdef struct Mat:
     # a strided 2-D array of floating, as (pointer, byte strides)
     const char *data
@@ -101,6 +112,7 @@ cdef struct Spec:
     Py_ssize_t work_len    # floating scratch per thread: cols * bs
     Py_ssize_t dwork_len   # double scratch per thread
     int act, out, loss
+    bint seed              # the seed network: the fused loop of tn_seed.h
 
 
 cdef inline bint load_block(Mat M, Py_ssize_t start, Py_ssize_t n, Py_ssize_t f,
@@ -157,7 +169,17 @@ cdef int run_block(const Spec *sp, const floating *theta, Mat X, Mat Y,
     cdef double *wd = dwork + bs
     cdef double *hscratch = dwork + 2 * bs
     cdef double wsum, lsum
+    cdef int st
     cdef Py_ssize_t P = sp.n_params
+
+    if sp.seed and mode != MODE_PREDICT:
+        if floating is double:
+            st = tn_seed_block_d(theta, X.data, X.s0, X.s1, Y.data, Y.s0, sw,
+                                 start, n, check, slot)
+        else:
+            st = tn_seed_block_f(theta, X.data, X.s0, X.s1, Y.data, Y.s0, sw,
+                                 start, n, check, slot)
+        return ST_X_NONFINITE if st == 1 else ST_Y_NONFINITE if st == 2 else ST_OK
 
     # ---- forward: A_0 = X block, A_l = act(A_{l-1} W_l + b_l), A_L = O
     if load_block(X, start, n, sp.sizes[0], work, bs, check):
@@ -334,6 +356,8 @@ cdef class Kernel:
         sp.work_len = sp.cols * sp.bs
         sp.dwork_len = 5 * sp.bs
         sp.maxw = maxw
+        sp.seed = (tuple(sizes) == (3, 4, 1) and act == ACT_SIGMOID
+                   and out == ACT_SIGMOID and loss == LOSS_MSE and not bias)
         sp.act = act
         sp.out = out
         sp.loss = loss

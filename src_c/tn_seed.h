@@ -1,0 +1,87 @@
+/*
+ * tn_seed.h -- the seed network (3 inputs, 4 sigmoid hidden units, 1 sigmoid
+ * output, no biases, mse), forward and backward fused into one loop over the
+ * samples of a block: every sample's whole computation stays in registers,
+ * the loop is vectorised across samples, and the 16 gradient sums, the loss
+ * and the checks are SIMD reductions.  Same maths as the general kernel
+ * (docs/derivation.md, section 1), specialised because `tinynet.MLP()` is the
+ * network this library grew from and must be fast.
+ *
+ *   H = X W1, Z = s(H), O = Z W2, yhat = s(O), l = (yhat - y)^2 / 2
+ *   d = w (yhat - y) yhat (1 - yhat)
+ *   dW2[l] += d Z_l;   dW1[k][l] += d W2[l] Z_l (1 - Z_l) X_k
+ *
+ * g receives += sums: dW1 (row-major, 12), dW2 (4), loss, weight; returns
+ * 0, or 1 / 2 if X / Y hold NaN or infinity (then g is not updated).
+ */
+#ifndef TN_SEED_H
+#define TN_SEED_H
+
+#include "tn_math.h"
+
+#if defined(TN_HAVE_OMP_SIMD)
+#  define TN_SIMD_SEED TN_PRAGMA(omp simd reduction(+: g0, g1, g2, g3, g4, g5, g6, g7, \
+        g8, g9, g10, g11, g12, g13, g14, g15, L, Wsum, cx, cy))
+#else
+#  define TN_SIMD_SEED
+#endif
+
+#define TN_SEED_BLOCK(NAME, T, SIG)                                                  \
+static inline int NAME(const T *theta, const char *X, ptrdiff_t xs0, ptrdiff_t xs1,  \
+                       const char *Y, ptrdiff_t ys0, const T *sw,                    \
+                       ptrdiff_t start, ptrdiff_t n, int check, double *g)           \
+{                                                                                    \
+    const T a00 = theta[0], a01 = theta[1], a02 = theta[2], a03 = theta[3];          \
+    const T a10 = theta[4], a11 = theta[5], a12 = theta[6], a13 = theta[7];          \
+    const T a20 = theta[8], a21 = theta[9], a22 = theta[10], a23 = theta[11];        \
+    const T v0 = theta[12], v1 = theta[13], v2 = theta[14], v3 = theta[15];          \
+    double g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0, g6 = 0, g7 = 0;          \
+    double g8 = 0, g9 = 0, g10 = 0, g11 = 0, g12 = 0, g13 = 0, g14 = 0, g15 = 0;    \
+    double L = 0, Wsum = 0;                                                          \
+    T cx = 0, cy = 0;                                                                \
+    ptrdiff_t s;                                                                     \
+    X += start * xs0;                                                                \
+    Y += start * ys0;                                                                \
+    TN_SIMD_SEED                                                                     \
+    for (s = 0; s < n; s++) {                                                        \
+        const T x0 = *(const T *)(X + s * xs0);                                      \
+        const T x1 = *(const T *)(X + s * xs0 + xs1);                                \
+        const T x2 = *(const T *)(X + s * xs0 + 2 * xs1);                            \
+        const T y = *(const T *)(Y + s * ys0);                                       \
+        const T w = sw ? sw[start + s] : (T)1;                                       \
+        const T z0 = SIG(x0 * a00 + x1 * a10 + x2 * a20);                            \
+        const T z1 = SIG(x0 * a01 + x1 * a11 + x2 * a21);                            \
+        const T z2 = SIG(x0 * a02 + x1 * a12 + x2 * a22);                            \
+        const T z3 = SIG(x0 * a03 + x1 * a13 + x2 * a23);                            \
+        const T yh = SIG(z0 * v0 + z1 * v1 + z2 * v2 + z3 * v3);                     \
+        const T r = yh - y;                                                          \
+        const T d = w * (r * yh * (1 - yh));                                         \
+        const T e0 = d * v0 * (z0 * (1 - z0)), e1 = d * v1 * (z1 * (1 - z1));        \
+        const T e2 = d * v2 * (z2 * (1 - z2)), e3 = d * v3 * (z3 * (1 - z3));        \
+        cx += x0 * 0 + x1 * 0 + x2 * 0;                                              \
+        cy += y * 0;                                                                 \
+        L += (double)w * (0.5 * ((double)r * r));                                    \
+        Wsum += (double)w;                                                           \
+        g0 += (double)(e0 * x0); g1 += (double)(e1 * x0);                            \
+        g2 += (double)(e2 * x0); g3 += (double)(e3 * x0);                            \
+        g4 += (double)(e0 * x1); g5 += (double)(e1 * x1);                            \
+        g6 += (double)(e2 * x1); g7 += (double)(e3 * x1);                            \
+        g8 += (double)(e0 * x2); g9 += (double)(e1 * x2);                            \
+        g10 += (double)(e2 * x2); g11 += (double)(e3 * x2);                          \
+        g12 += (double)(d * z0); g13 += (double)(d * z1);                            \
+        g14 += (double)(d * z2); g15 += (double)(d * z3);                            \
+    }                                                                                \
+    if (check && cx != 0) return 1;                                                  \
+    if (check && cy != 0) return 2;                                                  \
+    g[0] += g0; g[1] += g1; g[2] += g2; g[3] += g3; g[4] += g4; g[5] += g5;          \
+    g[6] += g6; g[7] += g7; g[8] += g8; g[9] += g9; g[10] += g10; g[11] += g11;      \
+    g[12] += g12; g[13] += g13; g[14] += g14; g[15] += g15;                          \
+    g[16] += L; g[17] += Wsum;                                                       \
+    return 0;                                                                        \
+}
+
+TN_SEED_BLOCK(tn_seed_block_d, double, tn_sigmoid)
+
+TN_SEED_BLOCK(tn_seed_block_f, float, tn_sigmoidf)
+
+#endif /* TN_SEED_H */
