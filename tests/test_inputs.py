@@ -112,3 +112,30 @@ def test_single_sample_and_single_unit_nets():
     # yhat = 2 * 3 + 0.5 = 6.5, L = (6.5 - 1)^2 / 2, dL/dW = 5.5 * 3, dL/db = 5.5
     assert loss == 0.5 * 5.5 ** 2
     assert dW[0, 0] == 16.5 and db[0] == 5.5
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_fast_path_equals_general_path(dtype):
+    # value_and_grad(params, X, Y) with arrays of the net's dtype takes a
+    # C-level fast path; any keyword (here n_threads) takes the general one
+    for net in (tinynet.MLP(dtype=dtype),
+                tinynet.MLP((4, 6, 3), "tanh", "softmax", "ce", True, dtype)):
+        params, X, Y = make_problem(3, net, 50)
+        params = [p.astype(dtype) for p in params]
+        X, Y = X.astype(dtype), Y.astype(dtype)
+        for Xin, Yin in [(X, Y), (np.asfortranarray(X), Y[::-1].copy()[::-1]),
+                         (X, Y[:, 0] if Y.shape[1] == 1 else Y)]:
+            fast = net.value_and_grad(params, Xin, Yin)
+            general = net.value_and_grad(params, Xin, Yin, n_threads=1)
+            assert fast[0] == general[0]
+            for a, b in zip(fast[1], general[1]):
+                assert a.dtype == np.dtype(dtype) and a.shape == b.shape
+                np.testing.assert_array_equal(a, b)
+                assert not any(np.shares_memory(a, p) for p in params)
+        # non-native byte order and non-contiguous params fall back, same answer
+        swapped = [p.astype(p.dtype.newbyteorder()) for p in params]
+        strided = [np.asfortranarray(p) for p in params]
+        ref = net.value_and_grad(params, X, Y, n_threads=1)
+        for ps in (swapped, strided):
+            got = net.value_and_grad(ps, X.astype(X.dtype.newbyteorder()), Y)
+            assert got[0] == ref[0]

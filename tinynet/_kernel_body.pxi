@@ -26,7 +26,10 @@ bit-identical whatever the number of threads.
 from cython cimport floating
 from cython.parallel cimport parallel, prange
 from libc.stdlib cimport calloc, malloc, free
-from libc.string cimport memset
+from libc.string cimport memcpy, memset
+from cpython.buffer cimport (PyObject_GetBuffer, PyObject_CheckBuffer, PyBuffer_Release,
+                             PyBUF_C_CONTIGUOUS, PyBUF_STRIDES, PyBUF_FORMAT, PyBUF_ND,
+                             PyBUF_WRITABLE)
 
 import numpy as np
 
@@ -90,6 +93,21 @@ cdef extern from "tn_seed.h" nogil:
                         Py_ssize_t xs1, const char *Y, Py_ssize_t ys0,
                         const float *sw, Py_ssize_t start, Py_ssize_t n,
                         int check, double *g)
+
+
+cdef bint _acquire(object obj, Py_buffer *view, char code, int ndim, int flags):
+    """Fill `view` from obj's buffer if it has `ndim` dimensions and holds
+    native doubles (code 'd') or floats ('f'); else return False (nothing held)."""
+    if not PyObject_CheckBuffer(obj):
+        return False
+    try:
+        PyObject_GetBuffer(obj, view, flags | PyBUF_FORMAT | PyBUF_ND)
+    except (BufferError, TypeError, ValueError):
+        return False
+    if view.ndim != ndim or view.format == NULL or view.format[0] != code or view.format[1] != 0:
+        PyBuffer_Release(view)
+        return False
+    return True
 
 
 cdef struct Mat:
@@ -314,12 +332,14 @@ cdef class Kernel:
     """
     cdef Spec spec
     cdef Py_ssize_t *buf
+    cdef Py_ssize_t *shape_buf  # (rows, cols) of each parameter array; cols -1: a vector
+    cdef Py_ssize_t n_arrays
     cdef readonly Py_ssize_t n_params
     cdef readonly Py_ssize_t block
 
     def __cinit__(self, sizes, int act, int out, int loss, bint bias):
         cdef Py_ssize_t L = len(sizes) - 1
-        cdef Py_ssize_t l, off = 0, a = 0, maxw = 0, total
+        cdef Py_ssize_t l, i, off = 0, a = 0, maxw = 0, total
         self.buf = <Py_ssize_t *>malloc((4 * L + 3) * sizeof(Py_ssize_t))
         if self.buf == NULL:
             raise MemoryError()
@@ -345,6 +365,19 @@ cdef class Kernel:
             else:
                 (<Py_ssize_t *>sp.b_off)[l] = -1
         sp.n_params = off
+        self.n_arrays = L * (2 if bias else 1)
+        self.shape_buf = <Py_ssize_t *>malloc(2 * self.n_arrays * sizeof(Py_ssize_t))
+        if self.shape_buf == NULL:
+            raise MemoryError()
+        i = 0
+        for l in range(L):
+            self.shape_buf[i] = sizes[l]
+            self.shape_buf[i + 1] = sizes[l + 1]
+            i += 2
+            if bias:
+                self.shape_buf[i] = sizes[l + 1]
+                self.shape_buf[i + 1] = -1
+                i += 2
         total = a + sizes[L] + 2 * maxw
         # samples per block: a power of two in [16, 1024] with the block's
         # scratch at most about 2 MiB in double (but at least 64 samples,
@@ -366,6 +399,7 @@ cdef class Kernel:
 
     def __dealloc__(self):
         free(self.buf)
+        free(self.shape_buf)
 
     cdef Py_ssize_t _chunk(self, Py_ssize_t N, Py_ssize_t stride):
         """Samples per chunk: depends on N and the architecture only."""
@@ -375,11 +409,14 @@ cdef class Kernel:
                                     (N + max_chunks - 1) // max_chunks)
         return (chunk + bs - 1) // bs * bs
 
-    cdef tuple _run(self, const floating[::1] theta, const floating[:, :] X,
-                    const floating[:, :] Y, const floating[::1] sample_weight,
-                    floating[::1] grad, floating[:, ::1] out, int mode,
-                    int n_threads, bint check_finite, bint normalize):
-        cdef Py_ssize_t N = X.shape[0]
+    cdef int _core(self, const floating *theta, Mat mx, Mat my,
+                   const floating *sw, Py_ssize_t N, floating *grad,
+                   floating *outp, int mode, int n_threads, bint check_finite,
+                   bint normalize, double *sums, Py_ssize_t *where_out) noexcept:
+        """One call of the kernel on validated pointers: sums[0] = loss sum,
+        sums[1] = weight sum, grad = gradient (divided by the weight sum when
+        `normalize`).  Returns ST_OK or a status, with the first row of the
+        block where it arose in where_out."""
         cdef Py_ssize_t P = self.spec.n_params
         cdef Py_ssize_t stride = P + 2    # per chunk: gradient sums, loss, weight
         cdef Py_ssize_t chunk = self._chunk(N, stride)
@@ -387,23 +424,12 @@ cdef class Kernel:
         cdef Py_ssize_t c, p
         cdef Py_ssize_t status[MAX_CHUNKS_C]
         cdef Py_ssize_t where[MAX_CHUNKS_C]
-        cdef Mat mx, my
-        cdef const floating *sw = NULL
-        cdef floating *outp = NULL
         cdef double loss_sum = 0, weight_sum = 0, acc, scale
         cdef double *slots
         cdef Spec spec
 
-        if check_finite and any_nonfinite(&theta[0], P):
-            return ST_PARAMS_NONFINITE, 0, 0.0, 0.0
-        mx = Mat(<const char *>&X[0, 0], X.strides[0], X.strides[1])
-        my = Mat(NULL, 0, 0)
-        if mode != MODE_PREDICT:
-            my = Mat(<const char *>&Y[0, 0], Y.strides[0], Y.strides[1])
-        if sample_weight is not None:
-            sw = &sample_weight[0]
-        if mode == MODE_PREDICT:
-            outp = &out[0, 0]
+        if check_finite and any_nonfinite(theta, P):
+            return ST_PARAMS_NONFINITE
         n_threads = max(1, min(n_threads, n_chunks))
         # fewer samples than a block: a smaller block (same results, less scratch)
         spec = self.spec
@@ -413,13 +439,12 @@ cdef class Kernel:
             spec.dwork_len = 5 * spec.bs
         slots = <double *>calloc(n_chunks * stride, sizeof(double))
         if slots == NULL:
-            raise MemoryError()
+            return ST_NO_MEMORY
         for c in range(n_chunks):
             status[c] = ST_OK
         with nogil:
-            run_all(&spec, &theta[0], mx, my, sw, N, chunk, n_chunks,
-                    slots, stride, outp, mode, check_finite, n_threads,
-                    status, where)
+            run_all(&spec, theta, mx, my, sw, N, chunk, n_chunks, slots, stride,
+                    outp, mode, check_finite, n_threads, status, where)
             # add the chunks' sums in chunk order
             for c in range(n_chunks):
                 loss_sum += slots[c * stride + P]
@@ -432,10 +457,132 @@ cdef class Kernel:
                         acc += slots[c * stride + p]
                     grad[p] = <floating>(acc * scale)
         free(slots)
+        sums[0] = loss_sum
+        sums[1] = weight_sum
         for c in range(n_chunks):
             if status[c] != ST_OK:
-                return int(status[c]), int(where[c]), loss_sum, weight_sum
-        return ST_OK, 0, loss_sum, weight_sum
+                where_out[0] = where[c]
+                return <int>status[c]
+        return ST_OK
+
+    cdef tuple _run(self, const floating[::1] theta, const floating[:, :] X,
+                    const floating[:, :] Y, const floating[::1] sample_weight,
+                    floating[::1] grad, floating[:, ::1] out, int mode,
+                    int n_threads, bint check_finite, bint normalize):
+        cdef Mat mx, my
+        cdef const floating *sw = NULL
+        cdef floating *outp = NULL
+        cdef floating *gp = NULL
+        cdef double sums[2]
+        cdef Py_ssize_t where = 0
+        cdef int st
+        mx = Mat(<const char *>&X[0, 0], X.strides[0], X.strides[1])
+        my = Mat(NULL, 0, 0)
+        if mode != MODE_PREDICT:
+            my = Mat(<const char *>&Y[0, 0], Y.strides[0], Y.strides[1])
+        if sample_weight is not None:
+            sw = &sample_weight[0]
+        if mode == MODE_PREDICT:
+            outp = &out[0, 0]
+        if mode == MODE_GRAD:
+            gp = &grad[0]
+        st = self._core(&theta[0], mx, my, sw, X.shape[0], gp, outp, mode, n_threads,
+                        check_finite, normalize, sums, &where)
+        if st == ST_NO_MEMORY:
+            raise MemoryError("tinynet: could not allocate the kernel's scratch memory")
+        return st, where, sums[0], sums[1]
+
+    cdef object _fast(self, object params, object X, object Y, int n_threads,
+                      floating *theta):
+        """value_and_grad for the common case, checked at C speed: params a
+        list of C-contiguous arrays of the right dtype and shapes, X and Y
+        arrays of that dtype and shape. Returns (loss, grads), or None when
+        anything differs (the caller then takes the general path, which
+        checks everything and raises the right error).  Arrays are read
+        through the buffer protocol, without memoryview objects."""
+        cdef Py_ssize_t i, off = 0, r, c, n, N, K = self.spec.sizes[self.spec.L]
+        cdef Py_ssize_t n_arrays = self.n_arrays
+        cdef Py_buffer view
+        cdef char code = b'd' if floating is double else b'f'
+        cdef Mat mx, my
+        cdef double sums[2]
+        cdef Py_ssize_t where = 0
+        cdef floating *grad
+        cdef int st
+        if (type(params) is not list and type(params) is not tuple) or len(params) != n_arrays:
+            return None
+        for i in range(n_arrays):
+            r = self.shape_buf[2 * i]
+            c = self.shape_buf[2 * i + 1]
+            if not _acquire(params[i], &view, code, 2 if c >= 0 else 1, PyBUF_C_CONTIGUOUS):
+                return None
+            n = r * (c if c >= 0 else 1)
+            if view.shape[0] != r or (c >= 0 and view.shape[1] != c):
+                PyBuffer_Release(&view)
+                return None
+            memcpy(&theta[off], view.buf, n * sizeof(floating))
+            PyBuffer_Release(&view)
+            off += n
+        if not _acquire(X, &view, code, 2, PyBUF_STRIDES):
+            return None
+        N = view.shape[0]
+        mx = Mat(<const char *>view.buf, view.strides[0], view.strides[1])
+        c = view.shape[1]
+        PyBuffer_Release(&view)        # X stays alive: the caller holds it
+        if N == 0 or c != self.spec.sizes[0]:
+            return None
+        if _acquire(Y, &view, code, 2, PyBUF_STRIDES):
+            ok = view.shape[0] == N and view.shape[1] == K
+            my = Mat(<const char *>view.buf, view.strides[0], view.strides[1])
+        elif K == 1 and _acquire(Y, &view, code, 1, PyBUF_STRIDES):
+            ok = view.shape[0] == N
+            my = Mat(<const char *>view.buf, view.strides[0], 0)
+        else:
+            return None
+        PyBuffer_Release(&view)
+        if not ok:
+            return None
+        grad = <floating *>malloc(self.spec.n_params * sizeof(floating))
+        if grad == NULL:
+            return None
+        try:
+            st = self._core(theta, mx, my, <const floating *>NULL, N, grad,
+                            <floating *>NULL, MODE_GRAD, n_threads, True, True,
+                            sums, &where)
+            if st != ST_OK:
+                return None
+            grads = []
+            off = 0
+            for i in range(n_arrays):
+                g = np.empty_like(params[i])
+                PyObject_GetBuffer(g, &view, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE)
+                memcpy(view.buf, &grad[off], view.len)
+                off += view.len // sizeof(floating)
+                PyBuffer_Release(&view)
+                grads.append(g)
+        finally:
+            free(grad)
+        return sums[0] / sums[1], grads
+
+    def fast_float64(self, params, X, Y, int n_threads):
+        """value_and_grad's fast path for a float64 net (see _fast)."""
+        cdef double *theta = <double *>malloc(self.spec.n_params * sizeof(double))
+        if theta == NULL:
+            return None
+        try:
+            return self._fast(params, X, Y, n_threads, theta)
+        finally:
+            free(theta)
+
+    def fast_float32(self, params, X, Y, int n_threads):
+        """value_and_grad's fast path for a float32 net (see _fast)."""
+        cdef float *theta = <float *>malloc(self.spec.n_params * sizeof(float))
+        if theta == NULL:
+            return None
+        try:
+            return self._fast(params, X, Y, n_threads, theta)
+        finally:
+            free(theta)
 
     def run_float64(self, const double[::1] theta, const double[:, :] X,
                     const double[:, :] Y, const double[::1] sample_weight,

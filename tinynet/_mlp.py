@@ -148,8 +148,9 @@ class MLP:
         self._kernel = module.Kernel(
             self._sizes, module.ACTIVATIONS[self._activation],
             module.ACTIVATIONS[self._output], module.LOSSES[self._loss], self._bias)
-        self._krun = (self._kernel.run_float64 if self._dtype == np.float64
-                      else self._kernel.run_float32)
+        f64 = self._dtype == np.float64
+        self._krun = self._kernel.run_float64 if f64 else self._kernel.run_float32
+        self._kfast = self._kernel.fast_float64 if f64 else self._kernel.fast_float32
 
     def _use_variant(self, name):
         """Switch this net to another kernel variant (for tests and benchmarks);
@@ -458,6 +459,11 @@ class MLP:
             the net's dtype. The arrays are fresh (they share no memory with
             the inputs).
         """
+        if sample_weight is None and check_finite and n_threads is None:
+            # arrays of the net's dtype and shapes: checked and run at C speed
+            result = self._kfast(params, X, Y, _kernels.max_threads())
+            if result is not None:
+                return result
         loss, grad, _ = self._run(params, X, Y, sample_weight, _kernels.GRAD,
                                   n_threads, check_finite)
         return float(loss), self._unpack(grad)
