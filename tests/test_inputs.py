@@ -117,7 +117,7 @@ def test_single_sample_and_single_unit_nets():
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_fast_path_equals_general_path(dtype):
     # value_and_grad(params, X, Y) with arrays of the net's dtype takes a
-    # C-level fast path; any keyword (here n_threads) takes the general one
+    # C-level fast path; sample weights (here all ones) take the general one
     for net in (tinynet.MLP(dtype=dtype),
                 tinynet.MLP((4, 6, 3), "tanh", "softmax", "ce", True, dtype)):
         params, X, Y = make_problem(3, net, 50)
@@ -126,7 +126,7 @@ def test_fast_path_equals_general_path(dtype):
         for Xin, Yin in [(X, Y), (np.asfortranarray(X), Y[::-1].copy()[::-1]),
                          (X, Y[:, 0] if Y.shape[1] == 1 else Y)]:
             fast = net.value_and_grad(params, Xin, Yin)
-            general = net.value_and_grad(params, Xin, Yin, n_threads=1)
+            general = net.value_and_grad(params, Xin, Yin, sample_weight=np.ones(len(X)))
             assert fast[0] == general[0]
             for a, b in zip(fast[1], general[1]):
                 assert a.dtype == np.dtype(dtype) and a.shape == b.shape
@@ -135,7 +135,7 @@ def test_fast_path_equals_general_path(dtype):
         # non-native byte order and non-contiguous params fall back, same answer
         swapped = [p.astype(p.dtype.newbyteorder()) for p in params]
         strided = [np.asfortranarray(p) for p in params]
-        ref = net.value_and_grad(params, X, Y, n_threads=1)
+        ref = net.value_and_grad(params, X, Y, sample_weight=np.ones(len(X)))
         for ps in (swapped, strided):
             got = net.value_and_grad(ps, X.astype(X.dtype.newbyteorder()), Y)
             assert got[0] == ref[0]

@@ -459,9 +459,11 @@ class MLP:
             the net's dtype. The arrays are fresh (they share no memory with
             the inputs).
         """
-        if sample_weight is None and check_finite and n_threads is None:
+        if sample_weight is None and check_finite:
             # arrays of the net's dtype and shapes: checked and run at C speed
-            result = self._kfast(params, X, Y, _kernels.max_threads())
+            nt = (_kernels.max_threads() if n_threads is None
+                  else check_n_threads(n_threads, _kernels.max_threads()))
+            result = self._kfast(params, X, Y, nt)
             if result is not None:
                 return result
         loss, grad, _ = self._run(params, X, Y, sample_weight, _kernels.GRAD,

@@ -127,17 +127,15 @@ def jax_fn(net, params, X, Y):
 
 
 def numba_seed_fns(params, X, Y):
-    """The seed network as one fused loop over samples, serial and parallel."""
+    """The seed network as one fused loop over samples, serial and parallel
+    (64 chunks under prange, added at the end)."""
     import numba
 
     @numba.njit(cache=False)
-    def serial(W1, W2, X, Y):
-        N = X.shape[0]
-        g1 = np.zeros((3, 4))
-        g2 = np.zeros((4, 1))
-        loss = 0.0
+    def accumulate(W1, W2, X, Y, lo, hi, G):
+        """G[0:12] += dW1 sums, G[12:16] += dW2 sums, G[16] += loss sum."""
         z = np.empty(4)
-        for i in range(N):
+        for i in range(lo, hi):
             o = 0.0
             for l in range(4):
                 h = X[i, 0] * W1[0, l] + X[i, 1] * W1[1, l] + X[i, 2] * W1[2, l]
@@ -145,39 +143,26 @@ def numba_seed_fns(params, X, Y):
                 o += z[l] * W2[l, 0]
             yh = 1.0 / (1.0 + np.exp(-o))
             r = yh - Y[i, 0]
-            loss += 0.5 * r * r
+            G[16] += 0.5 * r * r
             d = r * yh * (1.0 - yh)
             for l in range(4):
-                g2[l, 0] += d * z[l]
+                G[12 + l] += d * z[l]
                 dh = d * W2[l, 0] * z[l] * (1.0 - z[l])
                 for k in range(3):
-                    g1[k, l] += dh * X[i, k]
-        return loss / N, g1 / N, g2 / N
+                    G[k * 4 + l] += dh * X[i, k]
+
+    @numba.njit(cache=False)
+    def serial(W1, W2, X, Y):
+        G = np.zeros(17)
+        accumulate(W1, W2, X, Y, 0, X.shape[0], G)
+        return G / X.shape[0]
 
     @numba.njit(parallel=True, cache=False)
     def parallel(W1, W2, X, Y):
         N = X.shape[0]
-        nchunk = 64
-        G = np.zeros((nchunk, 17))
-        for c in numba.prange(nchunk):
-            lo = c * N // nchunk
-            hi = (c + 1) * N // nchunk
-            z = np.empty(4)
-            for i in range(lo, hi):
-                o = 0.0
-                for l in range(4):
-                    h = X[i, 0] * W1[0, l] + X[i, 1] * W1[1, l] + X[i, 2] * W1[2, l]
-                    z[l] = 1.0 / (1.0 + np.exp(-h))
-                    o += z[l] * W2[l, 0]
-                yh = 1.0 / (1.0 + np.exp(-o))
-                r = yh - Y[i, 0]
-                G[c, 16] += 0.5 * r * r
-                d = r * yh * (1.0 - yh)
-                for l in range(4):
-                    G[c, 12 + l] += d * z[l]
-                    dh = d * W2[l, 0] * z[l] * (1.0 - z[l])
-                    for k in range(3):
-                        G[c, k * 4 + l] += dh * X[i, k]
+        G = np.zeros((64, 17))
+        for c in numba.prange(64):
+            accumulate(W1, W2, X, Y, c * N // 64, (c + 1) * N // 64, G[c])
         return G.sum(axis=0) / N
 
     W1, W2 = params
