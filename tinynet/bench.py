@@ -90,7 +90,7 @@ def torch_fn(net, params, X, Y, threads):
                 torch.softmax(A, dim=1) if net.output == "softmax" else A)
             loss = ((yhat - tY) ** 2).sum() / (2 * len(tX))
         loss.backward()
-        return float(loss)
+        return float(loss.detach())
     return run
 
 
