@@ -220,19 +220,21 @@ def cmd_train(args):
         net = tinynet.MLP(sizes, args.activation, output, loss, not args.no_bias, args.dtype)
     except (TypeError, ValueError) as exc:
         raise DataError(str(exc)) from None
+    if args.batch_size < 0:
+        raise DataError(f"--batch-size must be >= 0; got {args.batch_size}")
     params, hist = fit(net, Xs, Y, optimizer=args.optimizer, lr=args.lr, epochs=args.epochs,
-                       batch_size=args.batch_size, seed=args.seed, alpha=args.alpha,
+                       batch_size=args.batch_size or None, seed=args.seed, alpha=args.alpha,
                        validation_fraction=args.validation_fraction,
                        verbose=0 if args.quiet else 1)
     yhat = net.predict(params, Xs)
     msg = f"trained {net} for {len(hist)} epochs: loss {hist.train_loss[-1]:.6g}"
     if loss == "ce":
-        msg += f", training accuracy {np.mean(yhat.argmax(1) == Y.argmax(1)):.4f}"
+        msg += f", accuracy on its rows {np.mean(yhat.argmax(1) == Y.argmax(1)):.4f}"
     elif loss == "bce":
-        msg += f", training accuracy {np.mean((yhat > 0.5) == (Y > 0.5)):.4f}"
+        msg += f", accuracy on its rows {np.mean((yhat > 0.5) == (Y > 0.5)):.4f}"
     else:
         ss = ((Y - Y.mean(0)) ** 2).sum()
-        msg += f", training R^2 {1 - ((Y - yhat) ** 2).sum() / ss:.4f}" if ss > 0 else ""
+        msg += f", R^2 on its rows {1 - ((Y - yhat) ** 2).sum() / ss:.4f}" if ss > 0 else ""
     if not args.quiet:
         print(msg)
     save(args.out, net, params, extra=extra)
@@ -344,7 +346,9 @@ def build_parser():
     t.add_argument("--optimizer", default="adam", choices=["adam", "sgd", "gd", "lbfgs"])
     t.add_argument("--lr", type=float, default=None, help="learning rate")
     t.add_argument("--epochs", type=int, default=200)
-    t.add_argument("--batch-size", type=int, default=None, help="default: full batch")
+    t.add_argument("--batch-size", type=int, default=200,
+                   help="samples per step (default 200, or all if fewer, as "
+                        "scikit-learn's MLP); 0 for the full batch")
     t.add_argument("--alpha", type=float, default=0.0, help="L2 penalty")
     t.add_argument("--validation-fraction", type=float, default=None,
                    help="hold out this fraction for early stopping")
