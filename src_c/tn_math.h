@@ -250,12 +250,6 @@ static inline float tn_tanhf(float x)
     return copysignf(-m * tn_recip_1_2f(2.0f + m), x);
 }
 
-/* relu(x) = max(x, 0); NaN propagates. */
-static inline double tn_relu(double x)
-{
-    return x < 0.0 ? 0.0 : x;
-}
-
 /* log(1 + exp(-|x|)), the part of softplus that never overflows. */
 static inline double tn_log1pexp_neg_abs(double x)
 {
@@ -279,15 +273,6 @@ static inline double tn_dot_d(const double *a, const double *b, ptrdiff_t n)
     ptrdiff_t i;
     TN_SIMD_SUM(acc)
     for (i = 0; i < n; i++) acc += a[i] * b[i];
-    return acc;
-}
-
-static inline double tn_dot_f(const float *a, const float *b, ptrdiff_t n)
-{
-    double acc = 0.0;
-    ptrdiff_t i;
-    TN_SIMD_SUM(acc)
-    for (i = 0; i < n; i++) acc += (double)a[i] * (double)b[i];
     return acc;
 }
 

@@ -10,23 +10,12 @@ cdef extern from "tn_math.h" nogil:
     float tn_expf(float x)
     float tn_sigmoidf(float x)
     float tn_tanhf(float x)
-    double tn_relu(double x)
-    double tn_log1pexp_neg_abs(double x)
     double tn_bce_from_logit(double o, double y)
     double tn_dot_d(const double *a, const double *b, Py_ssize_t n)
-    double tn_dot_f(const float *a, const float *b, Py_ssize_t n)
     double tn_sum_d(const double *a, Py_ssize_t n)
     double tn_sum_f(const float *a, Py_ssize_t n)
     bint tn_any_nonfinite_d(const double *a, Py_ssize_t n)
     bint tn_any_nonfinite_f(const float *a, Py_ssize_t n)
-
-
-cdef inline double dot(const floating *a, const floating *b, Py_ssize_t n) noexcept nogil:
-    """sum_i a[i] * b[i], accumulated in double."""
-    if floating is double:
-        return tn_dot_d(a, b, n)
-    else:
-        return tn_dot_f(a, b, n)
 
 
 cdef inline double vsum(const floating *a, Py_ssize_t n) noexcept nogil:

@@ -1,4 +1,6 @@
-from typing import Optional
+# Stub of the kernel module (tinynet/_kernels.pyx and its variants
+# _kernels_v3 / _kernels_v4, which share tinynet/_kernel_body.pxi).
+from typing import Optional, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -6,23 +8,39 @@ import numpy.typing as npt
 ACTIVATIONS: dict[str, int]
 LOSSES: dict[str, int]
 HAVE_OPENMP: bool
+SIMD: str
 PREDICT: int
 LOSS: int
 GRAD: int
 STATUS_X_NONFINITE: int
 STATUS_Y_NONFINITE: int
 STATUS_NO_MEMORY: int
+STATUS_PARAMS_NONFINITE: int
 
 def max_threads() -> int: ...
+def cpu_level() -> int: ...
+def _formula(name: str, x: npt.NDArray[np.floating], out: npt.NDArray[np.floating]) -> None: ...
+
+_Result = tuple[int, int, float, float]
 
 class Kernel:
     n_params: int
     block: int
-    def __init__(self, sizes: tuple[int, ...], act: int, out: int, loss: int,
+    def __init__(self, sizes: Sequence[int], act: int, out: int, loss: int,
                  bias: bool) -> None: ...
-    def _run(self, theta: npt.NDArray[np.floating], X: npt.NDArray[np.floating],
-             Y: Optional[npt.NDArray[np.floating]],
-             sample_weight: Optional[npt.NDArray[np.floating]],
-             grad: Optional[npt.NDArray[np.float64]],
-             out: Optional[npt.NDArray[np.floating]], mode: int, n_threads: int,
-             check_finite: bool) -> tuple[int, int, float, float]: ...
+    def run_float64(self, theta: npt.NDArray[np.float64], X: npt.NDArray[np.float64],
+                    Y: Optional[npt.NDArray[np.float64]],
+                    sample_weight: Optional[npt.NDArray[np.float64]],
+                    grad: Optional[npt.NDArray[np.float64]],
+                    out: Optional[npt.NDArray[np.float64]], mode: int, n_threads: int,
+                    check_finite: bool, normalize: bool) -> _Result: ...
+    def run_float32(self, theta: npt.NDArray[np.float32], X: npt.NDArray[np.float32],
+                    Y: Optional[npt.NDArray[np.float32]],
+                    sample_weight: Optional[npt.NDArray[np.float32]],
+                    grad: Optional[npt.NDArray[np.float32]],
+                    out: Optional[npt.NDArray[np.float32]], mode: int, n_threads: int,
+                    check_finite: bool, normalize: bool) -> _Result: ...
+    def fast_float64(self, params: object, X: object, Y: object, n_threads: int
+                     ) -> Optional[tuple[float, list[npt.NDArray[np.float64]]]]: ...
+    def fast_float32(self, params: object, X: object, Y: object, n_threads: int
+                     ) -> Optional[tuple[float, list[npt.NDArray[np.float32]]]]: ...
