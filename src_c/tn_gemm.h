@@ -94,6 +94,107 @@ static inline void NAME(const T *A, const T *D, double *G, ptrdiff_t fin,       
 TN_GEMM(tn_gemm_at_d, tn_gemm_tile_d, double)
 TN_GEMM(tn_gemm_at_f, tn_gemm_tile_f, float)
 
+/*
+ * The same sum for wide layers, as outer products: with D transposed to
+ * Dt (n, fout), G[k][j0 .. j0 + 2 TN_LANES) += A[k][s] * Dt[s][j0 ..] for
+ * TN_OK rows k at once, the 2 x TN_OK vectors of G held in registers over
+ * all s; no horizontal sums. Each G entry is summed over s in order.
+ */
+#if defined(__AVX512F__)
+#  define TN_OK 8
+#elif defined(__AVX__)
+#  define TN_OK 4
+#else
+#  define TN_OK 2
+#endif
+static inline tn_vd tn_load_vd(const double *p) { return tn_load_d(p); }
+#define TN_GEMM_OUTER(NAME, T, LOAD)                                             \
+static inline void NAME(const T *A, const T *Dt, double *G, ptrdiff_t fin,      \
+                        ptrdiff_t fout, ptrdiff_t n, ptrdiff_t bs)               \
+{                                                                                \
+    ptrdiff_t k0, j0, s, j;                                                      \
+    int kk, kb;                                                                  \
+    for (k0 = 0; k0 < fin; k0 += TN_OK) {                                        \
+        const T *a[TN_OK];                                                       \
+        kb = (int)(fin - k0 < TN_OK ? fin - k0 : TN_OK);                         \
+        for (kk = 0; kk < TN_OK; kk++) a[kk] = A + (k0 + (kk < kb ? kk : 0)) * bs; \
+        for (j0 = 0; j0 + 2 * TN_LANES <= fout; j0 += 2 * TN_LANES) {            \
+            tn_vd acc[TN_OK][2];                                                 \
+            for (kk = 0; kk < TN_OK; kk++) acc[kk][0] = acc[kk][1] = (tn_vd){0};  \
+            for (s = 0; s < n; s++) {                                            \
+                const tn_vd d0 = LOAD(Dt + s * fout + j0);                       \
+                const tn_vd d1 = LOAD(Dt + s * fout + j0 + TN_LANES);            \
+                for (kk = 0; kk < TN_OK; kk++) {                                 \
+                    const double av = (double)a[kk][s];                          \
+                    acc[kk][0] += d0 * av;                                       \
+                    acc[kk][1] += d1 * av;                                       \
+                }                                                                \
+            }                                                                    \
+            for (kk = 0; kk < kb; kk++) {                                        \
+                double *g = G + (k0 + kk) * fout + j0;                           \
+                tn_vd g0 = tn_load_d(g), g1 = tn_load_d(g + TN_LANES);           \
+                g0 += acc[kk][0];                                                \
+                g1 += acc[kk][1];                                                \
+                memcpy(g, &g0, sizeof g0);                                       \
+                memcpy(g + TN_LANES, &g1, sizeof g1);                            \
+            }                                                                    \
+        }                                                                        \
+        for (j = j0; j < fout; j++)                /* the last few columns */    \
+            for (kk = 0; kk < kb; kk++) {                                        \
+                double t = 0.0;                                                  \
+                for (s = 0; s < n; s++) t += (double)a[kk][s] * Dt[s * fout + j]; \
+                G[(k0 + kk) * fout + j] += t;                                    \
+            }                                                                    \
+    }                                                                            \
+}
+TN_GEMM_OUTER(tn_gemm_outer_d, double, tn_load_d)
+TN_GEMM_OUTER(tn_gemm_outer_f, float, tn_load_f)
+#define TN_WIDE (2 * TN_LANES)
+
+/*
+ * The forward product of a dense layer for one tile of 16 samples and up to
+ * TN_FJ outputs: H[j][s0 + t] = b[j] + sum_k W[k][j] A[k][s0 + t], with the
+ * 16 x TN_FJ sums held in vector registers while k runs over the inputs.
+ */
+#define TN_TILE 16
+#if defined(__AVX512F__)
+#  define TN_FJ 8
+#elif defined(__AVX__)
+#  define TN_FJ 4
+#else
+#  define TN_FJ 2
+#endif
+#define TN_DENSE_TILE(NAME, T, VT, LANES)                                        \
+static inline void NAME(const T *W, const T *b, const T *A, T *H,               \
+                        ptrdiff_t fin, ptrdiff_t fout, ptrdiff_t j0, int jb,    \
+                        ptrdiff_t s0, ptrdiff_t bs)                             \
+{                                                                               \
+    enum { NV = TN_TILE / LANES };                                              \
+    VT acc[TN_FJ][NV];                                                          \
+    ptrdiff_t k;                                                                \
+    int j, v;                                                                   \
+    for (j = 0; j < TN_FJ; j++) {                                               \
+        T bj = (b != NULL && j < jb) ? b[j0 + j] : (T)0;                        \
+        for (v = 0; v < NV; v++) acc[j][v] = (VT){0} + bj;                      \
+    }                                                                           \
+    for (k = 0; k < fin; k++) {                                                 \
+        const T *a = A + k * bs + s0;                                           \
+        const T *w = W + k * fout + j0;                                         \
+        VT x[NV];                                                               \
+        for (v = 0; v < NV; v++) memcpy(&x[v], a + v * LANES, sizeof(VT));      \
+        for (j = 0; j < TN_FJ; j++) {                                           \
+            T wj = j < jb ? w[j] : (T)0;                                        \
+            for (v = 0; v < NV; v++) acc[j][v] += x[v] * wj;                    \
+        }                                                                       \
+    }                                                                           \
+    for (j = 0; j < jb; j++)                                                    \
+        for (v = 0; v < NV; v++)                                                \
+            memcpy(H + (j0 + j) * bs + s0 + v * LANES, &acc[j][v], sizeof(VT)); \
+}
+typedef float tn_vf2 __attribute__((vector_size(TN_LANES * 8)));
+TN_DENSE_TILE(tn_dense_tile_d, double, tn_vd, TN_LANES)
+TN_DENSE_TILE(tn_dense_tile_f, float, tn_vf2, (2 * TN_LANES))
+
 #else  /* plain C: one dot product per output, lanes kept apart the same way */
 #  define TN_LANES 8
 #define TN_GEMM_PLAIN(NAME, T)                                                   \
@@ -114,6 +215,34 @@ static inline void NAME(const T *A, const T *D, double *G, ptrdiff_t fin,       
 }
 TN_GEMM_PLAIN(tn_gemm_at_d, double)
 TN_GEMM_PLAIN(tn_gemm_at_f, float)
+#define TN_WIDE 1000000000     /* plain C: the outer-product form is not used */
+#define TN_GEMM_OUTER_PLAIN(NAME, T)                                             \
+static inline void NAME(const T *A, const T *Dt, double *G, ptrdiff_t fin,      \
+                        ptrdiff_t fout, ptrdiff_t n, ptrdiff_t bs)               \
+{ (void)A; (void)Dt; (void)G; (void)fin; (void)fout; (void)n; (void)bs; }
+TN_GEMM_OUTER_PLAIN(tn_gemm_outer_d, double)
+TN_GEMM_OUTER_PLAIN(tn_gemm_outer_f, float)
+#define TN_TILE 16
+#define TN_FJ 1
+#define TN_DENSE_PLAIN(NAME, T)                                                  \
+static inline void NAME(const T *W, const T *b, const T *A, T *H,               \
+                        ptrdiff_t fin, ptrdiff_t fout, ptrdiff_t j0, int jb,    \
+                        ptrdiff_t s0, ptrdiff_t bs)                             \
+{                                                                               \
+    ptrdiff_t k;                                                                \
+    int j, t;                                                                   \
+    for (j = 0; j < jb; j++) {                                                  \
+        T acc[TN_TILE];                                                         \
+        for (t = 0; t < TN_TILE; t++) acc[t] = b != NULL ? b[j0 + j] : (T)0;    \
+        for (k = 0; k < fin; k++)                                               \
+            for (t = 0; t < TN_TILE; t++)                                       \
+                acc[t] += W[k * fout + j0 + j] * A[k * bs + s0 + t];            \
+        for (t = 0; t < TN_TILE; t++) H[(j0 + j) * bs + s0 + t] = acc[t];       \
+    }                                                                           \
+}
+TN_DENSE_PLAIN(tn_dense_tile_d, double)
+TN_DENSE_PLAIN(tn_dense_tile_f, float)
+
 #endif
 
 #endif /* TN_GEMM_H */

@@ -181,6 +181,7 @@ cdef int run_block(const Spec *sp, const floating *theta, Mat X, Mat Y,
     cdef floating *D
     cdef floating *Dprev
     cdef floating *Dtmp
+    cdef floating *Dt
     cdef floating *Yb
     cdef floating *O
     cdef double *ls = dwork
@@ -224,6 +225,7 @@ cdef int run_block(const Spec *sp, const floating *theta, Mat X, Mat Y,
     Yb = work + sp.a_off[L + 1] * bs
     D = Yb + K * bs
     Dprev = D + sp.maxw * bs
+    Dt = Dprev + sp.maxw * bs
     if load_block(Y, start, n, K, Yb, bs, check):
         return ST_Y_NONFINITE
     head(sp.loss, sp.out, O, Yb, D, ls, hscratch, mode == MODE_GRAD, K, n, bs)
@@ -255,7 +257,7 @@ cdef int run_block(const Spec *sp, const floating *theta, Mat X, Mat Y,
         A_in = work + sp.a_off[l] * bs
         dense_backward(A_in, D, slot + sp.w_off[l],
                        slot + sp.b_off[l] if sp.b_off[l] >= 0 else NULL,
-                       fin, fout, n, bs)
+                       Dt, fin, fout, n, bs)
         if l > 0:
             backprop(sp.act, W, D, A_in, Dprev, fin, fout, n, bs)
             Dtmp = D
@@ -354,7 +356,8 @@ cdef class Kernel:
             (<Py_ssize_t *>sp.a_off)[l] = a
             a += sizes[l]
             maxw = max(maxw, <Py_ssize_t>sizes[l])
-        # after the layers: Y block (K), then two delta buffers (maxw each)
+        # after the layers: Y block (K), two delta buffers and a transposed
+        # delta (maxw each)
         (<Py_ssize_t *>sp.a_off)[L + 1] = a
         for l in range(L):
             (<Py_ssize_t *>sp.w_off)[l] = off
@@ -378,14 +381,14 @@ cdef class Kernel:
                 self.shape_buf[i] = sizes[l + 1]
                 self.shape_buf[i + 1] = -1
                 i += 2
-        total = a + sizes[L] + 2 * maxw
+        total = a + sizes[L] + 3 * maxw
         # samples per block: a power of two in [16, 1024] with the block's
         # scratch at most about 2 MiB in double (but at least 64 samples,
         # so that each weight loaded serves many samples)
         sp.bs = 1024
         while sp.bs > 64 and sp.bs * total > 262144:
             sp.bs //= 2
-        sp.cols = a + sizes[L] + 2 * maxw
+        sp.cols = a + sizes[L] + 3 * maxw
         sp.work_len = sp.cols * sp.bs
         sp.dwork_len = 5 * sp.bs
         sp.maxw = maxw

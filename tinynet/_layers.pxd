@@ -18,6 +18,18 @@ from cython cimport floating
 from tinynet._cmath cimport sigmoid, tanh, vsum
 
 cdef extern from "tn_gemm.h" nogil:
+    enum: TN_FJ
+    enum: TN_WIDE
+    void tn_gemm_outer_d(const double *A, const double *Dt, double *G, Py_ssize_t fin,
+                         Py_ssize_t fout, Py_ssize_t n, Py_ssize_t bs)
+    void tn_gemm_outer_f(const float *A, const float *Dt, double *G, Py_ssize_t fin,
+                         Py_ssize_t fout, Py_ssize_t n, Py_ssize_t bs)
+    void tn_dense_tile_d(const double *W, const double *b, const double *A, double *H,
+                         Py_ssize_t fin, Py_ssize_t fout, Py_ssize_t j0, int jb,
+                         Py_ssize_t s0, Py_ssize_t bs)
+    void tn_dense_tile_f(const float *W, const float *b, const float *A, float *H,
+                         Py_ssize_t fin, Py_ssize_t fout, Py_ssize_t j0, int jb,
+                         Py_ssize_t s0, Py_ssize_t bs)
     void tn_gemm_at_d(const double *A, const double *D, double *G, Py_ssize_t fin,
                       Py_ssize_t fout, Py_ssize_t n, Py_ssize_t bs)
     void tn_gemm_at_f(const float *A, const float *D, double *G, Py_ssize_t fin,
@@ -60,69 +72,48 @@ cdef inline void dense_forward(int kind,            # activation f
                                floating *Z,          # OUT (fout, bs)
                                Py_ssize_t fin, Py_ssize_t fout,
                                Py_ssize_t n, Py_ssize_t bs) noexcept nogil:
-    """Z = f(A W + b); outputs four at a time, so that each tile of A loaded
-    feeds four accumulators (4 x TILE values held in registers)."""
-    cdef Py_ssize_t j = 0, k, s0, t
-    cdef floating w0, w1, w2, w3
-    cdef floating acc0[TILE]
-    cdef floating acc1[TILE]
-    cdef floating acc2[TILE]
-    cdef floating acc3[TILE]
-    cdef const floating *a
-    cdef const floating *wk
-    while j + 4 <= fout:
-        s0 = 0
-        while s0 < n:
-            for t in range(TILE):
-                acc0[t] = b[j] if b != NULL else 0
-                acc1[t] = b[j + 1] if b != NULL else 0
-                acc2[t] = b[j + 2] if b != NULL else 0
-                acc3[t] = b[j + 3] if b != NULL else 0
-            for k in range(fin):
-                wk = W + k * fout + j
-                w0 = wk[0]
-                w1 = wk[1]
-                w2 = wk[2]
-                w3 = wk[3]
-                a = A + k * bs + s0
-                for t in range(TILE):
-                    acc0[t] = acc0[t] + w0 * a[t]
-                    acc1[t] = acc1[t] + w1 * a[t]
-                    acc2[t] = acc2[t] + w2 * a[t]
-                    acc3[t] = acc3[t] + w3 * a[t]
-            apply_act(kind, acc0, Z + j * bs + s0)
-            apply_act(kind, acc1, Z + (j + 1) * bs + s0)
-            apply_act(kind, acc2, Z + (j + 2) * bs + s0)
-            apply_act(kind, acc3, Z + (j + 3) * bs + s0)
-            s0 += TILE
-        j += 4
-    while j < fout:
-        s0 = 0
-        while s0 < n:
-            for t in range(TILE):
-                acc0[t] = b[j] if b != NULL else 0
-            for k in range(fin):
-                w0 = W[k * fout + j]
-                a = A + k * bs + s0
-                for t in range(TILE):
-                    acc0[t] = acc0[t] + w0 * a[t]
-            apply_act(kind, acc0, Z + j * bs + s0)
-            s0 += TILE
-        j += 1
+    """Z = f(A W + b): tiles of TILE samples x TN_FJ outputs summed in vector
+    registers (tn_gemm.h), then the activation applied to each output row."""
+    cdef Py_ssize_t j0, j, s0 = 0
+    cdef int jb
+    while s0 < n:
+        j0 = 0
+        while j0 < fout:
+            jb = <int>min(<Py_ssize_t>TN_FJ, fout - j0)
+            if floating is double:
+                tn_dense_tile_d(W, b, A, Z, fin, fout, j0, jb, s0, bs)
+            else:
+                tn_dense_tile_f(W, b, A, Z, fin, fout, j0, jb, s0, bs)
+            for j in range(j0, j0 + jb):
+                apply_act(kind, Z + j * bs + s0, Z + j * bs + s0)
+            j0 += jb
+        s0 += TILE
 
 
 cdef inline void dense_backward(const floating *A,   # IN  (fin, bs) layer input
                                 const floating *D,   # IN  (fout, bs) dL/dH
                                 double *gW,          # IN/OUT (fin, fout) sums
                                 double *gb,          # IN/OUT (fout,) sums, or NULL
+                                floating *Dt,        # scratch (bs, fout)
                                 Py_ssize_t fin, Py_ssize_t fout,
                                 Py_ssize_t n, Py_ssize_t bs) noexcept nogil:
     """gW += A D^T and gb += D 1 over the block's samples, in double.
 
-    The sums run over n rounded up to a multiple of TILE: D is zero there."""
-    cdef Py_ssize_t j
+    Narrow layers: dot-product tiles over samples (tn_gemm_at); wide ones
+    (fout >= TN_WIDE): D transposed once, then outer-product tiles
+    (tn_gemm_outer).  The sums run over n rounded up to a multiple of TILE:
+    D is zero there."""
+    cdef Py_ssize_t j, s
     cdef Py_ssize_t npad = (n + TILE - 1) // TILE * TILE
-    if floating is double:
+    if fout >= TN_WIDE:
+        for j in range(fout):
+            for s in range(npad):
+                Dt[s * fout + j] = D[j * bs + s]
+        if floating is double:
+            tn_gemm_outer_d(A, Dt, gW, fin, fout, npad, bs)
+        else:
+            tn_gemm_outer_f(A, Dt, gW, fin, fout, npad, bs)
+    elif floating is double:
         tn_gemm_at_d(A, D, gW, fin, fout, npad, bs)
     else:
         tn_gemm_at_f(A, D, gW, fin, fout, npad, bs)
