@@ -126,3 +126,15 @@ def test_help_has_examples(tmp_path):
     for cmd in ["demo", "train", "predict", "gradcheck"]:
         out = run([cmd, "--help"], tmp_path).stdout
         assert "example" in out and f"tinynet {cmd}" in out
+
+
+def test_csv_with_bom_and_text_labels_hint(tmp_path):
+    path = tmp_path / "bom.csv"
+    path.write_bytes("\ufeffa,b,label\n1,2,cat\n3,4,dog\n5,6,cat\n".encode("utf-8"))
+    proc = run(["train", str(path), "--target", "label", "--out", "m.npz"], tmp_path, check=False)
+    assert proc.returncode == 1
+    assert "'cat' is not a number (for a column of class labels use --loss ce)" in proc.stderr
+    run(["train", str(path), "--target", "label", "--loss", "ce", "--out", "m.npz", "--quiet"],
+        tmp_path)
+    out = run(["predict", "m.npz", str(path)], tmp_path).stdout.splitlines()
+    assert out[0] == "a,b,label,p_cat,p_dog" and len(out) == 4

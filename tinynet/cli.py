@@ -41,7 +41,7 @@ class _Parser(argparse.ArgumentParser):
 def read_csv(path):
     """(header, rows) of a CSV file with a header row; rows are lists of str."""
     try:
-        with open(path, newline="") as f:
+        with open(path, newline="", encoding="utf-8-sig") as f:   # tolerate a BOM
             reader = csv.reader(f)
             header = next(reader, None)
             if not header:
@@ -200,7 +200,12 @@ def cmd_train(args):
         classes = sorted(set(labels), key=lambda c: (_num_key(c), c))
         Y = (np.array(labels)[:, None] == np.array(classes)[None, :]).astype(float)
     else:
-        Y = numeric(args.data, rows, header, t_idx)
+        try:
+            Y = numeric(args.data, rows, header, t_idx)
+        except DataError as exc:
+            if "is not a number" in str(exc):
+                raise DataError(f"{exc} (for a column of class labels use --loss ce)") from None
+            raise
     K = Y.shape[1]
     if args.sizes:
         sizes = _ints(args.sizes, "--sizes")
