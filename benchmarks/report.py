@@ -36,8 +36,9 @@ def main(paths):
                 cells = []
                 for c in cols:
                     t = r["median_s"].get(c)
-                    cells.append("" if t is None else
-                                 fmt(t) + (f" ({t / base:.2f})" if base and c != "tinynet 1T" else ""))
+                    shown = t is not None and base and c != "tinynet 1T"
+                    ratio = f" ({t / base:.2f})" if shown else ""
+                    cells.append("" if t is None else fmt(t) + ratio)
                 print(f"| {r['N']:,} | " + " | ".join(cells) + " |")
             print()
 

@@ -75,7 +75,9 @@ def careless_calls(draw):
     good_X = np.zeros((N, net.sizes[0]))
     good_Y = np.zeros((N, net.sizes[-1]))
     good_p = net.init(0)
-    pick = lambda good: draw(st.one_of(st.just(good), st.sampled_from(JUNK)))
+
+    def pick(good):
+        return draw(st.one_of(st.just(good), st.sampled_from(JUNK)))
     X, Y = pick(good_X), pick(good_Y)
     params = draw(st.one_of(st.just(good_p), st.sampled_from(JUNK),
                             st.just(good_p[:-1]), st.just(good_p + good_p[:1]),

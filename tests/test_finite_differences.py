@@ -13,7 +13,7 @@ def numeric_grad(net, params, X, Y, w, h=1e-3):
     for i, p in enumerate(params):
         g = np.zeros_like(p)
         for idx in np.ndindex(p.shape):
-            def f(delta):
+            def f(delta, i=i, idx=idx):
                 q = [a.copy() for a in params]
                 q[i][idx] += delta
                 return net.loss(q, X, Y, sample_weight=w)

@@ -113,7 +113,8 @@ def test_bad_params(net, good, params, exc, words):
 def test_bias_shapes_are_checked():
     net = tinynet.MLP((3, 4, 1), bias=True)
     W1, b1, W2, b2 = net.init(0)
-    with pytest.raises(ValueError, match=r"params\[1\] \(b1\) must have shape \(4,\); got shape \(1, 4\)"):
+    msg = r"params\[1\] \(b1\) must have shape \(4,\); got shape \(1, 4\)"
+    with pytest.raises(ValueError, match=msg):
         net.loss([W1, b1[None, :], W2, b2], np.zeros((2, 3)), np.zeros(2))
 
 

@@ -218,7 +218,8 @@ def fit(net, X, Y, params=None, *, optimizer="adam", lr=None, epochs=200,
         N = X.shape[0]
     if batch_size is None:
         batch_size = N
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+    if (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
+            or batch_size < 1):
         raise ValueError(f"batch_size must be a positive int or None; got {batch_size!r}")
     batch_size = min(int(batch_size), N)
 

@@ -136,7 +136,7 @@ def check_grad(net, params, X, Y, *, grad=None, sample_weight=None, eps=1e-4,
             h = eps * max(1.0, abs(theta[i]))
             t = theta.copy()
 
-            def L(delta):
+            def L(delta, t=t, i=i):
                 t[i] = theta[i] + delta
                 return f(t)[0]
             num = (8 * (L(h) - L(-h)) - (L(2 * h) - L(-2 * h))) / (12 * h)

@@ -84,7 +84,8 @@ def torch_fn(net, params, X, Y, threads):
         if net.loss_name == "ce":
             loss = -(tY * torch.log_softmax(A, dim=1)).sum() / len(tX)
         elif net.loss_name == "bce":
-            loss = torch.nn.functional.binary_cross_entropy_with_logits(A, tY, reduction="sum") / len(tX)
+            bce = torch.nn.functional.binary_cross_entropy_with_logits
+            loss = bce(A, tY, reduction="sum") / len(tX)
         else:
             yhat = torch.sigmoid(A) if net.output == "sigmoid" else (
                 torch.softmax(A, dim=1) if net.output == "softmax" else A)
@@ -214,7 +215,8 @@ def run_case(case, N, dtype, threads, peers, log):
             log(f"    {name}: failed ({type(exc).__name__}: {exc})")
 
     for nt in threads:
-        measure(f"tinynet {nt}T", lambda: net.value_and_grad(params, X, Yc, n_threads=nt))
+        measure(f"tinynet {nt}T",
+                lambda nt=nt: net.value_and_grad(params, X, Yc, n_threads=nt))
     big = N * sum(net.sizes) > 2e8           # the reference keeps N x width arrays
     if not big:
         if "threadpoolctl" in peers:
@@ -263,7 +265,9 @@ def main(argv=None):
     threads = ([int(t) for t in args.threads.split(",")] if args.threads
                else sorted({1, all_threads}))
     peers = available_peers()
-    log = lambda msg: print(msg, flush=True)
+
+    def log(msg):
+        print(msg, flush=True)
     from tinynet._config import config
     meta = {"config": config(), "peers": peers, "cpu": platform.processor() or platform.machine(),
             "cpu_count": os.cpu_count(), "when": time.strftime("%Y-%m-%d %H:%M:%S")}
