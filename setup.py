@@ -17,6 +17,7 @@ TINYNET_SANITIZE = address,undefined
 TINYNET_SIMD_VARIANTS = 0
     build only the baseline kernel (no x86-64-v3/v4 variants).
 """
+import glob
 import os
 import sys
 import tempfile
@@ -152,9 +153,12 @@ class BuildExt(build_ext):
 
 def extensions():
     debug = _env("TINYNET_DEBUG") in ("1", "true", "yes")
+    # every module includes the same headers: an edit to any rebuilds all
+    headers = sorted(glob.glob("src_c/*.h") + glob.glob("tinynet/*.pxd")
+                     + glob.glob("tinynet/*.pxi"))
     exts = [Extension(name, [name.replace(".", "/") + ".pyx"],
-                      include_dirs=["src_c"], extra_compile_args=[VARIANTS.get(name)]
-                      if name in VARIANTS else [])
+                      include_dirs=["src_c"], depends=headers,
+                      extra_compile_args=[VARIANTS.get(name)] if name in VARIANTS else [])
             for name in MODULES + list(VARIANTS)]
     directives = {
         "language_level": 3,

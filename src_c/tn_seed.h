@@ -18,6 +18,11 @@
 #define TN_SEED_H
 
 #include "tn_math.h"
+#include "tn_math512.h"
+
+#if TN_HAVE_AVX512
+#include "tn_seed512.h"
+#else
 
 #if defined(TN_HAVE_OMP_SIMD)
 #  define TN_SIMD_SEED TN_PRAGMA(omp simd reduction(+: g0, g1, g2, g3, g4, g5, g6, g7, \
@@ -84,4 +89,5 @@ TN_SEED_BLOCK(tn_seed_block_d, double, tn_sigmoid)
 
 TN_SEED_BLOCK(tn_seed_block_f, float, tn_sigmoidf)
 
+#endif /* TN_HAVE_AVX512 */
 #endif /* TN_SEED_H */

@@ -6,6 +6,10 @@ import pytest
 from tinynet import _dispatch
 
 VARIANTS = sorted(_dispatch.available())
+# the sigmoid names each variant has: the portable formula of tn_math.h, and
+# where the variant is compiled for AVX-512, the one of tn_math512.h
+SIGMOIDS = [(v, "sigmoid") for v in VARIANTS] + [
+    (v, "sigmoid512") for v in VARIANTS if _dispatch.available()[v].AVX512]
 
 
 def ulps(got, ref, dtype):
@@ -39,6 +43,27 @@ def test_exp_accuracy_and_special_values(variant):
     assert 0 < apply(variant, "exp", np.array([-740.0]))[0] < np.finfo(np.float64).tiny
 
 
+@pytest.mark.parametrize("variant,name", SIGMOIDS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sigmoid_accuracy(variant, name, dtype):
+    lim = 745 if dtype == np.float64 else 104
+    x = np.concatenate([np.linspace(-lim, lim, 200_003), np.geomspace(1e-12, 1, 1000),
+                        -np.geomspace(1e-12, 1, 1000), [0.0, -0.0]]).astype(dtype)
+    # odd lengths, so that the AVX-512 loop's masked tail is exercised
+    x = x[: len(x) - len(x) % 16 + 7]
+    with np.errstate(all="ignore"):
+        ref = 1 / (1 + np.exp(-x.astype(np.longdouble)))
+    got = apply(variant, name, x)
+    keep = ref > np.finfo(dtype).tiny
+    assert ulps(got[keep], ref[keep], dtype).max() < 3
+    # below the normal range: subnormal results (not flushed to zero), within
+    # two subnormal steps (the value is rounded once before its final scaling)
+    tiny = ~keep
+    assert tiny.any() and (got[tiny][ref[tiny] > np.finfo(dtype).smallest_subnormal] > 0).all()
+    np.testing.assert_allclose(got[tiny].astype(np.longdouble), ref[tiny], rtol=0,
+                               atol=2 * float(np.finfo(dtype).smallest_subnormal))
+
+
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("dtype,max_ulp", [(np.float64, 6), (np.float32, 6)])
 def test_sigmoid_tanh_accuracy(variant, dtype, max_ulp):
@@ -57,15 +82,23 @@ def test_sigmoid_tanh_accuracy(variant, dtype, max_ulp):
     assert ulps(th[keep], tanh_ref[keep], dtype).max() < max_ulp
 
 
+@pytest.mark.parametrize("variant,name", SIGMOIDS)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_saturation_is_exact(variant, name, dtype):
+    big = np.array([1e3, 1e2, 50.0, np.inf], dtype=dtype)
+    assert (apply(variant, name, big) == 1).all()
+    assert (apply(variant, name, -big[[0, 3]]) == 0).all()
+    # sigmoid(-100) = 3.7e-44 is representable (subnormal in float32): kept, not flushed
+    np.testing.assert_allclose(apply(variant, name, -big[[1]]), np.exp(-100.0),
+                               rtol=1e-14, atol=3e-45 if dtype == np.float32 else 0)
+    assert np.isnan(apply(variant, name, np.array([np.nan, 1.0, -np.nan], dtype=dtype))[[0, 2]]).all()
+    assert apply(variant, name, np.array([0.0, -0.0], dtype=dtype)).tolist() == [0.5, 0.5]
+
+
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_saturation_is_exact(variant, dtype):
+def test_tanh_saturation_is_exact(variant, dtype):
     big = np.array([1e3, 1e2, 50.0, np.inf], dtype=dtype)
-    assert (apply(variant, "sigmoid", big) == 1).all()
-    assert (apply(variant, "sigmoid", -big[[0, 3]]) == 0).all()
-    # sigmoid(-100) = 3.7e-44 is representable (subnormal in float32): kept, not flushed
-    np.testing.assert_allclose(apply(variant, "sigmoid", -big[[1]]), np.exp(-100.0),
-                               rtol=1e-14, atol=3e-45 if dtype == np.float32 else 0)
     assert (apply(variant, "tanh", big) == 1).all()
     assert (apply(variant, "tanh", -big) == -1).all()
     assert np.isnan(apply(variant, "sigmoid", np.array([np.nan], dtype=dtype))).all()

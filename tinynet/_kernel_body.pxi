@@ -84,6 +84,16 @@ def max_threads():
     return tn_omp_max_threads()
 
 
+cdef extern from "tn_math512.h" nogil:
+    int TN_HAVE_AVX512       # 1 where this module was compiled for AVX-512
+    int tn_sigmoid512_array_d(const double *x, double *out, Py_ssize_t n)
+    int tn_sigmoid512_array_f(const float *x, float *out, Py_ssize_t n)
+
+# whether the AVX-512 formulas of src_c/tn_math512.h (and the seed loop of
+# src_c/tn_seed512.h) are compiled into this module
+AVX512 = bool(TN_HAVE_AVX512)
+
+
 cdef extern from "tn_seed.h" nogil:
     int tn_seed_block_d(const double *theta, const char *X, Py_ssize_t xs0,
                         Py_ssize_t xs1, const char *Y, Py_ssize_t ys0,
@@ -635,8 +645,18 @@ STATUS_PARAMS_NONFINITE = ST_PARAMS_NONFINITE
 def _formula(str name, const floating[::1] x, floating[::1] out):
     """out = formula(x) element-wise, for tests of src_c/tn_math.h;
     name is "exp", "expm1", "sigmoid", "tanh" or "bce0"/"bce1"
-    (binary cross-entropy of logit x for target 0 or 1)."""
+    (binary cross-entropy of logit x for target 0 or 1), or "sigmoid512"
+    (src_c/tn_math512.h; only where AVX512 is true)."""
     cdef Py_ssize_t i, n = x.shape[0]
+    if name == "sigmoid512":
+        if not TN_HAVE_AVX512:
+            raise ValueError("sigmoid512: this module has no AVX-512 formulas")
+        if n:
+            if floating is double:
+                tn_sigmoid512_array_d(&x[0], &out[0], n)
+            else:
+                tn_sigmoid512_array_f(&x[0], &out[0], n)
+        return
     if name == "exp":
         for i in range(n):
             out[i] = <floating>(tn_exp(x[i]) if floating is double else tn_expf(x[i]))
