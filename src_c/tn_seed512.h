@@ -57,7 +57,8 @@ TN_SEED_RECHECK(tn_seed_recheck_f, float)
 
 /* The block's sums live in registers named acc0..acc17 (named, not an array:
  * gcc keeps an array of vectors in memory): acc0..acc15 the gradient (dW1
- * row-major, then dW2), acc16 the sum of w r^2 (halved at the end), acc17
+ * row-major, then dW2; the dW1 sums leave out the factor W2[l], constant over
+ * the samples, which is applied to the sums), acc16 the sum of w r^2 (halved at the end), acc17
  * the sum of w.  TN_SEED_EACH(M) expands M(k) for each of them. */
 #define TN_SEED_EACH(M) M(0) M(1) M(2) M(3) M(4) M(5) M(6) M(7) M(8) M(9) M(10)      \
                         M(11) M(12) M(13) M(14) M(15) M(16) M(17)
@@ -94,9 +95,8 @@ TN_SEED_RECHECK(tn_seed_recheck_f, float)
         acc16 = TN_V(S, fmadd)(wr_, r_, acc16);                                      \
         if (HAS_W) acc17 = TN_V(S, add)(acc17, w);                                   \
         d_ = TN_V(S, mul)(wr_, TN_V(S, fnmadd)(yh_, yh_, yh_));     /* w r yh(1-yh) */ \
-        for (l_ = 0; l_ < 4; l_++)                    /* d W2[l] z_l (1 - z_l) */    \
-            e_[l_] = TN_V(S, mul)(TN_V(S, mul)(d_, TN_V(S, set1)(th[12 + l_])),      \
-                                  TN_V(S, fnmadd)(z[l_], z[l_], z[l_]));             \
+        for (l_ = 0; l_ < 4; l_++)      /* d z_l (1 - z_l); W2[l] is applied later */ \
+            e_[l_] = TN_V(S, mul)(d_, TN_V(S, fnmadd)(z[l_], z[l_], z[l_]));         \
         acc0 = TN_V(S, fmadd)(x0, e_[0], acc0);                                      \
         acc1 = TN_V(S, fmadd)(x0, e_[1], acc1);                                      \
         acc2 = TN_V(S, fmadd)(x0, e_[2], acc2);                                      \
@@ -344,6 +344,7 @@ static int NAME(const T *theta, const char *X, ptrdiff_t xs0, ptrdiff_t xs1,    
         int st = RECHECK(X, xs0, xs1, Y, ys0, n);                                    \
         if (st) return st;                                                           \
     }                                                                                \
+    for (l = 0; l < 12; l++) out[l] *= (double)theta[12 + l % 4];   /* dW1 *= W2 */   \
     out[16] *= 0.5;                                                                  \
     if (!sw) out[17] = (double)n;                                                    \
     for (l = 0; l < 18; l++) g[l] += out[l];                                         \
