@@ -4,7 +4,8 @@
  *     G[k][j] += sum_{s < n} A[k][s] * D[j][s]        (G += A D^T, in double)
  *
  * A is (fin, bs) and D is (fout, bs), feature-major as in _layers.pxd, n a
- * multiple of TN_LANES (the kernels keep the padding lanes of D at zero).
+ * multiple of 2 TN_LANES (the kernels pad to TN_TILE = 16 samples and keep
+ * the padding lanes of D at zero).
  *
  * Tiles of TN_KT x TN_JT outputs are accumulated in vector registers, one
  * vector of TN_LANES partial sums each, over all samples; the partial sums
@@ -35,15 +36,8 @@
 #    define TN_JT 4
 #  endif
 typedef double tn_vd __attribute__((vector_size(TN_LANES * 8)));
-typedef float tn_vf __attribute__((vector_size(TN_LANES * 4)));
 
 static inline tn_vd tn_load_d(const double *p) { tn_vd v; memcpy(&v, p, sizeof v); return v; }
-static inline tn_vd tn_load_f(const float *p)
-{
-    tn_vf v;
-    memcpy(&v, p, sizeof v);
-    return __builtin_convertvector(v, tn_vd);
-}
 static inline double tn_hsum(tn_vd v)
 {
     double t = 0.0;
@@ -78,7 +72,46 @@ static inline void NAME(const T *A, const T *D, double *G, ptrdiff_t fout,      
         for (jj = 0; jj < jb; jj++) G[kk * fout + jj] += tn_hsum(acc[kk][jj]);   \
 }
 TN_GEMM_TILE(tn_gemm_tile_d, double, tn_load_d)
-TN_GEMM_TILE(tn_gemm_tile_f, float, tn_load_f)
+
+/* float: the same tiles on float vectors of twice as many lanes.  Each lane
+ * sums at most TN_FSUM / (2 TN_LANES) products in float (64 with AVX-512)
+ * before its partial sum is added into G in double, so float keeps its
+ * vector width without long float sums. */
+#define TN_FSUM 1024
+typedef float tn_vf2 __attribute__((vector_size(TN_LANES * 8)));
+static inline tn_vf2 tn_load_f2(const float *p) { tn_vf2 v; memcpy(&v, p, sizeof v); return v; }
+static inline double tn_hsum_f2(tn_vf2 v)
+{
+    double t = 0.0;
+    int l;
+    for (l = 0; l < 2 * TN_LANES; l++) t += (double)v[l];
+    return t;
+}
+static inline void tn_gemm_tile_f(const float *A, const float *D, double *G, ptrdiff_t fout,
+                                  ptrdiff_t n, ptrdiff_t bs, int kb, int jb)
+{
+    const float *a[TN_KT];
+    const float *d[TN_JT];
+    ptrdiff_t s, s0, s1;
+    int kk, jj;
+    for (kk = 0; kk < TN_KT; kk++) a[kk] = A + (kk < kb ? kk : 0) * bs;
+    for (jj = 0; jj < TN_JT; jj++) d[jj] = D + (jj < jb ? jj : 0) * bs;
+    for (s0 = 0; s0 < n; s0 = s1) {
+        tn_vf2 acc[TN_KT][TN_JT];
+        s1 = n - s0 < TN_FSUM ? n : s0 + TN_FSUM;
+        for (kk = 0; kk < TN_KT; kk++)
+            for (jj = 0; jj < TN_JT; jj++) acc[kk][jj] = (tn_vf2){0};
+        for (s = s0; s < s1; s += 2 * TN_LANES) {
+            tn_vf2 x[TN_KT], y[TN_JT];
+            for (kk = 0; kk < TN_KT; kk++) x[kk] = tn_load_f2(a[kk] + s);
+            for (jj = 0; jj < TN_JT; jj++) y[jj] = tn_load_f2(d[jj] + s);
+            for (kk = 0; kk < TN_KT; kk++)
+                for (jj = 0; jj < TN_JT; jj++) acc[kk][jj] += x[kk] * y[jj];
+        }
+        for (kk = 0; kk < kb; kk++)
+            for (jj = 0; jj < jb; jj++) G[kk * fout + jj] += tn_hsum_f2(acc[kk][jj]);
+    }
+}
 
 #define TN_GEMM(NAME, TILE, T)                                                   \
 static inline void NAME(const T *A, const T *D, double *G, ptrdiff_t fin,       \
@@ -148,7 +181,52 @@ static inline void NAME(const T *A, const T *Dt, double *G, ptrdiff_t fin,      
     }                                                                            \
 }
 TN_GEMM_OUTER(tn_gemm_outer_d, double, tn_load_d)
-TN_GEMM_OUTER(tn_gemm_outer_f, float, tn_load_f)
+
+/* float: rows of Dt as float vectors of 2 TN_LANES columns, TN_OK x 2 of
+ * them in registers (4 TN_LANES columns a tile), each summed in float over
+ * TN_OSUM samples at most, then added into G in double. */
+#define TN_OSUM 64
+static inline void tn_gemm_outer_add_f(double *g, tn_vf2 v)
+{
+    int l;
+    for (l = 0; l < 2 * TN_LANES; l++) g[l] += (double)v[l];
+}
+static inline void tn_gemm_outer_f(const float *A, const float *Dt, double *G, ptrdiff_t fin,
+                                   ptrdiff_t fout, ptrdiff_t n, ptrdiff_t bs)
+{
+    const ptrdiff_t FL = 2 * TN_LANES;
+    ptrdiff_t k0, j0, s, s0, s1, j;
+    int kk, kb;
+    for (k0 = 0; k0 < fin; k0 += TN_OK) {
+        const float *a[TN_OK];
+        kb = (int)(fin - k0 < TN_OK ? fin - k0 : TN_OK);
+        for (kk = 0; kk < TN_OK; kk++) a[kk] = A + (k0 + (kk < kb ? kk : 0)) * bs;
+        for (j0 = 0; j0 + 2 * FL <= fout; j0 += 2 * FL)
+            for (s0 = 0; s0 < n; s0 = s1) {
+                tn_vf2 acc[TN_OK][2];
+                s1 = n - s0 < TN_OSUM ? n : s0 + TN_OSUM;
+                for (kk = 0; kk < TN_OK; kk++) acc[kk][0] = acc[kk][1] = (tn_vf2){0};
+                for (s = s0; s < s1; s++) {
+                    const tn_vf2 d0 = tn_load_f2(Dt + s * fout + j0);
+                    const tn_vf2 d1 = tn_load_f2(Dt + s * fout + j0 + FL);
+                    for (kk = 0; kk < TN_OK; kk++) {
+                        acc[kk][0] += d0 * a[kk][s];
+                        acc[kk][1] += d1 * a[kk][s];
+                    }
+                }
+                for (kk = 0; kk < kb; kk++) {
+                    tn_gemm_outer_add_f(G + (k0 + kk) * fout + j0, acc[kk][0]);
+                    tn_gemm_outer_add_f(G + (k0 + kk) * fout + j0 + FL, acc[kk][1]);
+                }
+            }
+        for (j = j0; j < fout; j++)                /* the last few columns */
+            for (kk = 0; kk < kb; kk++) {
+                double t = 0.0;
+                for (s = 0; s < n; s++) t += (double)a[kk][s] * Dt[s * fout + j];
+                G[(k0 + kk) * fout + j] += t;
+            }
+    }
+}
 #define TN_WIDE (2 * TN_LANES)
 
 /*
@@ -191,7 +269,6 @@ static inline void NAME(const T *W, const T *b, const T *A, T *H,               
         for (v = 0; v < NV; v++)                                                \
             memcpy(H + (j0 + j) * bs + s0 + v * LANES, &acc[j][v], sizeof(VT)); \
 }
-typedef float tn_vf2 __attribute__((vector_size(TN_LANES * 8)));
 TN_DENSE_TILE(tn_dense_tile_d, double, tn_vd, TN_LANES)
 TN_DENSE_TILE(tn_dense_tile_f, float, tn_vf2, (2 * TN_LANES))
 

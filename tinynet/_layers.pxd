@@ -100,12 +100,15 @@ cdef inline void dense_backward(const floating *A,   # IN  (fin, bs) layer input
     """gW += A D^T and gb += D 1 over the block's samples, in double.
 
     Narrow layers: dot-product tiles over samples (tn_gemm_at); wide ones
-    (fout >= TN_WIDE): D transposed once, then outer-product tiles
-    (tn_gemm_outer).  The sums run over n rounded up to a multiple of TILE:
-    D is zero there."""
+    (fout >= TN_WIDE in double, 2 TN_WIDE in float, whose tiles are twice as
+    wide): D transposed once, then outer-product tiles (tn_gemm_outer).
+    The sums run over n rounded up to a multiple of TILE: D is zero there."""
     cdef Py_ssize_t j, s
     cdef Py_ssize_t npad = (n + TILE - 1) // TILE * TILE
-    if fout >= TN_WIDE:
+    cdef Py_ssize_t wide = TN_WIDE
+    if floating is float:
+        wide = 2 * TN_WIDE
+    if fout >= wide:
         for j in range(fout):
             for s in range(npad):
                 Dt[s * fout + j] = D[j * bs + s]
