@@ -186,10 +186,16 @@ TN_GEMM_OUTER(tn_gemm_outer_d, double, tn_load_d)
  * them in registers (4 TN_LANES columns a tile), each summed in float over
  * TN_OSUM samples at most, then added into G in double. */
 #define TN_OSUM 64
+typedef float tn_vfh __attribute__((vector_size(TN_LANES * 4)));
 static inline void tn_gemm_outer_add_f(double *g, tn_vf2 v)
 {
-    int l;
-    for (l = 0; l < 2 * TN_LANES; l++) g[l] += (double)v[l];
+    tn_vfh h[2];
+    tn_vd g0 = tn_load_d(g), g1 = tn_load_d(g + TN_LANES);
+    memcpy(h, &v, sizeof v);
+    g0 += __builtin_convertvector(h[0], tn_vd);
+    g1 += __builtin_convertvector(h[1], tn_vd);
+    memcpy(g, &g0, sizeof g0);
+    memcpy(g + TN_LANES, &g1, sizeof g1);
 }
 static inline void tn_gemm_outer_f(const float *A, const float *Dt, double *G, ptrdiff_t fin,
                                    ptrdiff_t fout, ptrdiff_t n, ptrdiff_t bs)
@@ -242,12 +248,11 @@ static inline void tn_gemm_outer_f(const float *A, const float *Dt, double *G, p
 #else
 #  define TN_FJ 2
 #endif
-#define TN_DENSE_TILE(NAME, T, VT, LANES)                                        \
+#define TN_DENSE_TILE(NAME, T, VT, LANES, NV)                                    \
 static inline void NAME(const T *W, const T *b, const T *A, T *H,               \
                         ptrdiff_t fin, ptrdiff_t fout, ptrdiff_t j0, int jb,    \
                         ptrdiff_t s0, ptrdiff_t bs)                             \
 {                                                                               \
-    enum { NV = TN_TILE / LANES };                                              \
     VT acc[TN_FJ][NV];                                                          \
     ptrdiff_t k;                                                                \
     int j, v;                                                                   \
@@ -269,8 +274,11 @@ static inline void NAME(const T *W, const T *b, const T *A, T *H,               
         for (v = 0; v < NV; v++)                                                \
             memcpy(H + (j0 + j) * bs + s0 + v * LANES, &acc[j][v], sizeof(VT)); \
 }
-TN_DENSE_TILE(tn_dense_tile_d, double, tn_vd, TN_LANES)
-TN_DENSE_TILE(tn_dense_tile_f, float, tn_vf2, (2 * TN_LANES))
+/* TN_TILE samples; and for float, whose vectors hold a whole tile, also
+ * 2 TN_TILE samples at once, so that each weight loaded feeds two vectors */
+TN_DENSE_TILE(tn_dense_tile_d, double, tn_vd, TN_LANES, TN_TILE / TN_LANES)
+TN_DENSE_TILE(tn_dense_tile_f, float, tn_vf2, (2 * TN_LANES), TN_TILE / (2 * TN_LANES))
+TN_DENSE_TILE(tn_dense_tile2_f, float, tn_vf2, (2 * TN_LANES), 2 * TN_TILE / (2 * TN_LANES))
 
 #else  /* plain C: one dot product per output, lanes kept apart the same way */
 #  define TN_LANES 8
@@ -319,6 +327,13 @@ static inline void NAME(const T *W, const T *b, const T *A, T *H,               
 }
 TN_DENSE_PLAIN(tn_dense_tile_d, double)
 TN_DENSE_PLAIN(tn_dense_tile_f, float)
+static inline void tn_dense_tile2_f(const float *W, const float *b, const float *A, float *H,
+                                    ptrdiff_t fin, ptrdiff_t fout, ptrdiff_t j0, int jb,
+                                    ptrdiff_t s0, ptrdiff_t bs)
+{
+    tn_dense_tile_f(W, b, A, H, fin, fout, j0, jb, s0, bs);
+    tn_dense_tile_f(W, b, A, H, fin, fout, j0, jb, s0 + TN_TILE, bs);
+}
 
 #endif
 

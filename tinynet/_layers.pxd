@@ -30,6 +30,9 @@ cdef extern from "tn_gemm.h" nogil:
     void tn_dense_tile_f(const float *W, const float *b, const float *A, float *H,
                          Py_ssize_t fin, Py_ssize_t fout, Py_ssize_t j0, int jb,
                          Py_ssize_t s0, Py_ssize_t bs)
+    void tn_dense_tile2_f(const float *W, const float *b, const float *A, float *H,
+                          Py_ssize_t fin, Py_ssize_t fout, Py_ssize_t j0, int jb,
+                          Py_ssize_t s0, Py_ssize_t bs)
     void tn_gemm_at_d(const double *A, const double *D, double *G, Py_ssize_t fin,
                       Py_ssize_t fout, Py_ssize_t n, Py_ssize_t bs)
     void tn_gemm_at_f(const float *A, const float *D, double *G, Py_ssize_t fin,
@@ -72,22 +75,33 @@ cdef inline void dense_forward(int kind,            # activation f
                                floating *Z,          # OUT (fout, bs)
                                Py_ssize_t fin, Py_ssize_t fout,
                                Py_ssize_t n, Py_ssize_t bs) noexcept nogil:
-    """Z = f(A W + b): tiles of TILE samples x TN_FJ outputs summed in vector
-    registers (tn_gemm.h), then the activation applied to each output row."""
-    cdef Py_ssize_t j0, j, s0 = 0
-    cdef int jb
+    """Z = f(A W + b): tiles of TILE samples (2 TILE in float while they
+    last) x TN_FJ outputs summed in vector registers (tn_gemm.h), then the
+    activation applied to each output row."""
+    cdef Py_ssize_t j0, j, t, s0 = 0
+    cdef Py_ssize_t npad = (n + TILE - 1) // TILE * TILE
+    cdef int jb, width
     while s0 < n:
+        width = TILE
+        if floating is float:
+            if s0 + 2 * TILE <= npad:
+                width = 2 * TILE
         j0 = 0
         while j0 < fout:
             jb = <int>min(<Py_ssize_t>TN_FJ, fout - j0)
             if floating is double:
                 tn_dense_tile_d(W, b, A, Z, fin, fout, j0, jb, s0, bs)
-            else:
+            elif width == TILE:
                 tn_dense_tile_f(W, b, A, Z, fin, fout, j0, jb, s0, bs)
+            else:
+                tn_dense_tile2_f(W, b, A, Z, fin, fout, j0, jb, s0, bs)
             for j in range(j0, j0 + jb):
                 apply_act(kind, Z + j * bs + s0, Z + j * bs + s0)
+                if width > TILE:
+                    t = s0 + TILE
+                    apply_act(kind, Z + j * bs + t, Z + j * bs + t)
             j0 += jb
-        s0 += TILE
+        s0 += width
 
 
 cdef inline void dense_backward(const floating *A,   # IN  (fin, bs) layer input
@@ -103,15 +117,19 @@ cdef inline void dense_backward(const floating *A,   # IN  (fin, bs) layer input
     (fout >= TN_WIDE in double, 2 TN_WIDE in float, whose tiles are twice as
     wide): D transposed once, then outer-product tiles (tn_gemm_outer).
     The sums run over n rounded up to a multiple of TILE: D is zero there."""
-    cdef Py_ssize_t j, s
+    cdef Py_ssize_t j, s, s0
     cdef Py_ssize_t npad = (n + TILE - 1) // TILE * TILE
     cdef Py_ssize_t wide = TN_WIDE
     if floating is float:
         wide = 2 * TN_WIDE
     if fout >= wide:
-        for j in range(fout):
-            for s in range(npad):
-                Dt[s * fout + j] = D[j * bs + s]
+        # transpose in tiles of TILE samples, whose rows of Dt stay in L1
+        s0 = 0
+        while s0 < npad:
+            for j in range(fout):
+                for s in range(s0, s0 + TILE):
+                    Dt[s * fout + j] = D[j * bs + s]
+            s0 += TILE
         if floating is double:
             tn_gemm_outer_d(A, Dt, gW, fin, fout, npad, bs)
         else:
