@@ -134,7 +134,7 @@ TN_GEMM(tn_gemm_at_f, tn_gemm_tile_f, float)
  * all s; no horizontal sums. Each G entry is summed over s in order.
  */
 #if defined(__AVX512F__)
-#  define TN_OK 8
+#  define TN_OK 12
 #elif defined(__AVX__)
 #  define TN_OK 4
 #else
