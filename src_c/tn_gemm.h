@@ -242,7 +242,7 @@ static inline void tn_gemm_outer_f(const float *A, const float *Dt, double *G, p
  */
 #define TN_TILE 16
 #if defined(__AVX512F__)
-#  define TN_FJ 8
+#  define TN_FJ 12
 #elif defined(__AVX__)
 #  define TN_FJ 4
 #else
