@@ -138,6 +138,10 @@ TN_SEED_RECHECK(tn_seed_recheck_f, float)
  * at once rather than one long chain per step. */
 #define TN_SEED_BATCH 8
 
+/* Samples ahead whose rows of X and Y are prefetched (row-major X): with two
+ * threads the loop reads near the memory bandwidth of this kind of machine. */
+#define TN_SEED_AHEAD 256
+
 /* ---- double: 8 samples a step ---------------------------------------------- */
 
 static inline __m512d tn_load_strided_pd(const char *p, ptrdiff_t stride)
@@ -195,6 +199,13 @@ static inline void tn_seed_run_pd(const double *th, const char *X, ptrdiff_t xs0
         for (j = 0; j < m; j++) {
             __m512d *b = buf[j];
             const ptrdiff_t t = s + 8 * j;
+            if (ROWS) {                  /* the rows TN_SEED_AHEAD samples on */
+                const char *ahead = X + (t + TN_SEED_AHEAD) * xs0;
+                _mm_prefetch(ahead, _MM_HINT_T0);
+                _mm_prefetch(ahead + 64, _MM_HINT_T0);
+                _mm_prefetch(ahead + 128, _MM_HINT_T0);
+                _mm_prefetch(Y + (t + TN_SEED_AHEAD) * ys0, _MM_HINT_T0);
+            }
             tn_seed_load_pd(X + t * xs0, xs0, xs1, Y + t * ys0, ys0, ROWS, b, b + 1, b + 2, b + 3);
             TN_SEED_FWD(__m512d, pd, th, b[0], b[1], b[2], b[3], (b + 4), chk);
         }
@@ -288,6 +299,13 @@ static inline void tn_seed_run_ps(const float *th, const char *X, ptrdiff_t xs0,
         for (j = 0; j < m; j++) {
             __m512 *b = buf[j];
             const ptrdiff_t t = s + 16 * j;
+            if (ROWS) {
+                const char *ahead = X + (t + 2 * TN_SEED_AHEAD) * xs0;
+                _mm_prefetch(ahead, _MM_HINT_T0);
+                _mm_prefetch(ahead + 64, _MM_HINT_T0);
+                _mm_prefetch(ahead + 128, _MM_HINT_T0);
+                _mm_prefetch(Y + (t + 2 * TN_SEED_AHEAD) * ys0, _MM_HINT_T0);
+            }
             tn_seed_load_ps(X + t * xs0, xs0, xs1, Y + t * ys0, ys0, ROWS, b, b + 1, b + 2, b + 3);
             TN_SEED_FWD(__m512, ps, th, b[0], b[1], b[2], b[3], (b + 4), chk);
         }

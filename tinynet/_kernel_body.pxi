@@ -327,7 +327,10 @@ cdef void run_all(const Spec *sp, const floating *theta, Mat X, Mat Y,
     with parallel(num_threads=n_threads):
         work = <floating *>malloc(sp.work_len * sizeof(floating))
         dwork = <double *>malloc(sp.dwork_len * sizeof(double))
-        for c in prange(n_chunks, schedule="static"):
+        # chunks handed out one at a time: a thread slowed down (by another
+        # process on its core) takes fewer; each chunk has its own slot, so
+        # the result does not depend on which thread ran it
+        for c in prange(n_chunks, schedule="dynamic", chunksize=1):
             run_chunk(sp, theta, X, Y, sw, c * chunk, min(N, (c + 1) * chunk),
                       work, dwork, slots + c * stride, out, mode, check,
                       status + c, where + c)
