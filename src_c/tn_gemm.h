@@ -21,6 +21,17 @@
 #include <stddef.h>
 #include <string.h>
 
+/* The micro-kernels below are compiled as functions of their own, never
+ * inlined into the block loop of _kernel_body.pxi: inside that large
+ * function their register tiles would compete with its live values. */
+#if defined(__GNUC__) || defined(__clang__)
+#  define TN_KERNEL static __attribute__((noinline))
+#elif defined(_MSC_VER)
+#  define TN_KERNEL static __declspec(noinline)
+#else
+#  define TN_KERNEL static
+#endif
+
 #if defined(__GNUC__) || defined(__clang__)
 #  if defined(__AVX512F__)
 #    define TN_LANES 8
@@ -114,7 +125,7 @@ static inline void tn_gemm_tile_f(const float *A, const float *D, double *G, ptr
 }
 
 #define TN_GEMM(NAME, TILE, T)                                                   \
-static inline void NAME(const T *A, const T *D, double *G, ptrdiff_t fin,       \
+TN_KERNEL void NAME(const T *A, const T *D, double *G, ptrdiff_t fin,       \
                         ptrdiff_t fout, ptrdiff_t n, ptrdiff_t bs)               \
 {                                                                                \
     ptrdiff_t k0, j0;                                                            \
@@ -142,7 +153,7 @@ TN_GEMM(tn_gemm_at_f, tn_gemm_tile_f, float)
 #endif
 static inline tn_vd tn_load_vd(const double *p) { return tn_load_d(p); }
 #define TN_GEMM_OUTER(NAME, T, LOAD)                                             \
-static inline void NAME(const T *A, const T *Dt, double *G, ptrdiff_t fin,      \
+TN_KERNEL void NAME(const T *A, const T *Dt, double *G, ptrdiff_t fin,      \
                         ptrdiff_t fout, ptrdiff_t n, ptrdiff_t bs)               \
 {                                                                                \
     ptrdiff_t k0, j0, s, j;                                                      \
@@ -197,7 +208,7 @@ static inline void tn_gemm_outer_add_f(double *g, tn_vf2 v)
     memcpy(g, &g0, sizeof g0);
     memcpy(g + TN_LANES, &g1, sizeof g1);
 }
-static inline void tn_gemm_outer_f(const float *A, const float *Dt, double *G, ptrdiff_t fin,
+TN_KERNEL void tn_gemm_outer_f(const float *A, const float *Dt, double *G, ptrdiff_t fin,
                                    ptrdiff_t fout, ptrdiff_t n, ptrdiff_t bs)
 {
     const ptrdiff_t FL = 2 * TN_LANES;
@@ -249,7 +260,7 @@ static inline void tn_gemm_outer_f(const float *A, const float *Dt, double *G, p
 #  define TN_FJ 2
 #endif
 #define TN_DENSE_TILE(NAME, T, VT, LANES, NV)                                    \
-static inline void NAME(const T *W, const T *b, const T *A, T *H,               \
+TN_KERNEL void NAME(const T *W, const T *b, const T *A, T *H,               \
                         ptrdiff_t fin, ptrdiff_t fout, ptrdiff_t j0, int jb,    \
                         ptrdiff_t s0, ptrdiff_t bs)                             \
 {                                                                               \

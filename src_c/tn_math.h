@@ -16,6 +16,17 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Inlined wherever used, even when the compiler's size limits would say no:
+ * a formula that is called rather than inlined stops the loop around it from
+ * being vectorised. */
+#if defined(__GNUC__) || defined(__clang__)
+#  define TN_ALWAYS_INLINE static inline __attribute__((always_inline))
+#elif defined(_MSC_VER)
+#  define TN_ALWAYS_INLINE static __forceinline
+#else
+#  define TN_ALWAYS_INLINE static inline
+#endif
+
 /* `#pragma omp simd reduction(+:acc)` where the compiler knows OpenMP SIMD
  * (setup.py passes -fopenmp or -fopenmp-simd and defines TN_HAVE_OMP_SIMD). */
 #if defined(TN_HAVE_OMP_SIMD)
@@ -37,7 +48,7 @@ static const double tn_exp_lo = -746.0;   /* exp(-746) < DBL_TRUE_MIN/2: gives 0
  *   2^k applied in two factors 2^(k>>1) * 2^(k - (k>>1)) so that results in
  *   the subnormal range and up to the overflow threshold come out right.
  * NaN propagates; +inf -> +inf; -inf -> 0. About 1 ulp. */
-static inline double tn_exp(double x)
+TN_ALWAYS_INLINE double tn_exp(double x)
 {
     const double log2e = 1.4426950408889634074;
     const double ln2hi = 6.93147180369123816490e-01;   /* 32 trailing zero bits */
@@ -84,7 +95,7 @@ static inline double tn_exp(double x)
  * slowest vector operation): a linear first guess 24/17 - 8/17 d (relative
  * error <= 1/17), then four Newton steps y += y (1 - d y), each squaring the
  * error: 1/17 -> 3.5e-3 -> 1.2e-5 -> 1.5e-10 -> 2e-20, below rounding. */
-static inline double tn_recip_1_2(double d)
+TN_ALWAYS_INLINE double tn_recip_1_2(double d)
 {
     double y = 24.0 / 17.0 - (8.0 / 17.0) * d;
     y = y + y * (1.0 - d * y);
@@ -98,7 +109,7 @@ static inline double tn_recip_1_2(double d)
  * nothing overflows and the denominator 1 + e lies in [1, 2]:
  *   x >= 0: 1 / (1 + e);   x < 0: e / (1 + e).
  * Saturates to exactly 0 (x < -745) and 1 (x > 37); NaN propagates. */
-static inline double tn_sigmoid(double x)
+TN_ALWAYS_INLINE double tn_sigmoid(double x)
 {
     double e = tn_exp(-fabs(x));
     double r = tn_recip_1_2(1.0 + e);
@@ -111,7 +122,7 @@ static inline double tn_sigmoid(double x)
  * -1 and expm1(710) overflows to +inf. */
 static const double tn_expm1_lo = -60.0;
 
-static inline double tn_expm1(double x)
+TN_ALWAYS_INLINE double tn_expm1(double x)
 {
     const double log2e = 1.4426950408889634074;
     const double ln2hi = 6.93147180369123816490e-01;
@@ -147,7 +158,7 @@ static inline double tn_expm1(double x)
 /* tanh(x) = -m / (2 + m) with m = expm1(-2|x|) in (-1, 0], sign restored:
  * the denominator 1 + exp(-2|x|) lies in [1, 2]; no cancellation for small
  * |x|; saturates to exactly +-1. */
-static inline double tn_tanh(double x)
+TN_ALWAYS_INLINE double tn_tanh(double x)
 {
     double m = tn_expm1(-2.0 * fabs(x));
     return copysign(-m * tn_recip_1_2(2.0 + m), x);
@@ -159,7 +170,7 @@ static const float tn_expf_hi = 89.0f;     /* expf(89) > FLT_MAX: gives +inf */
 static const float tn_expf_lo = -104.0f;   /* expf(-104) < FLT_TRUE_MIN/2: gives 0 */
 
 /* expf(x): as tn_exp, with a degree-7 Taylor polynomial (truncation 5e-9). */
-static inline float tn_expf(float x)
+TN_ALWAYS_INLINE float tn_expf(float x)
 {
     const float log2e = 1.44269504088896341f;
     const float ln2hi = 0.693145751953125f;          /* 12 trailing zero bits */
@@ -197,7 +208,7 @@ static inline float tn_expf(float x)
 }
 
 /* 1/d for d in [1, 2], float: three Newton steps (1/17 -> 1.5e-10). */
-static inline float tn_recip_1_2f(float d)
+TN_ALWAYS_INLINE float tn_recip_1_2f(float d)
 {
     float y = 24.0f / 17.0f - (8.0f / 17.0f) * d;
     y = y + y * (1.0f - d * y);
@@ -206,7 +217,7 @@ static inline float tn_recip_1_2f(float d)
     return y;
 }
 
-static inline float tn_sigmoidf(float x)
+TN_ALWAYS_INLINE float tn_sigmoidf(float x)
 {
     float e = tn_expf(-fabsf(x));
     float r = tn_recip_1_2f(1.0f + e);
@@ -216,7 +227,7 @@ static inline float tn_sigmoidf(float x)
 static const float tn_expm1f_lo = -20.0f;
 
 /* expm1f(x), as tn_expm1 (degree-7 q; x clamped to [-20, 89]). */
-static inline float tn_expm1f(float x)
+TN_ALWAYS_INLINE float tn_expm1f(float x)
 {
     const float log2e = 1.44269504088896341f;
     const float ln2hi = 0.693145751953125f;
@@ -244,14 +255,14 @@ static inline float tn_expm1f(float x)
     return s * (r * q) + (s - 1.0f);
 }
 
-static inline float tn_tanhf(float x)
+TN_ALWAYS_INLINE float tn_tanhf(float x)
 {
     float m = tn_expm1f(-2.0f * fabsf(x));
     return copysignf(-m * tn_recip_1_2f(2.0f + m), x);
 }
 
 /* log(1 + exp(-|x|)), the part of softplus that never overflows. */
-static inline double tn_log1pexp_neg_abs(double x)
+TN_ALWAYS_INLINE double tn_log1pexp_neg_abs(double x)
 {
     return log1p(tn_exp(-fabs(x)));
 }
@@ -259,7 +270,7 @@ static inline double tn_log1pexp_neg_abs(double x)
 /* Binary cross-entropy of one output, from its pre-activation o:
  *   -[y log s(o) + (1-y) log(1-s(o))] = (1-y) softplus(o) + y softplus(-o)
  * written so that neither term cancels: softplus(+-o) = max(+-o, 0) + log1p(exp(-|o|)). */
-static inline double tn_bce_from_logit(double o, double y)
+TN_ALWAYS_INLINE double tn_bce_from_logit(double o, double y)
 {
     double pos = o > 0.0 ? o : 0.0;
     double neg = o < 0.0 ? -o : 0.0;
@@ -267,7 +278,7 @@ static inline double tn_bce_from_logit(double o, double y)
 }
 
 /* Sums over a block of samples, accumulated in double. */
-static inline double tn_dot_d(const double *a, const double *b, ptrdiff_t n)
+TN_ALWAYS_INLINE double tn_dot_d(const double *a, const double *b, ptrdiff_t n)
 {
     double acc = 0.0;
     ptrdiff_t i;
@@ -276,7 +287,7 @@ static inline double tn_dot_d(const double *a, const double *b, ptrdiff_t n)
     return acc;
 }
 
-static inline double tn_sum_d(const double *a, ptrdiff_t n)
+TN_ALWAYS_INLINE double tn_sum_d(const double *a, ptrdiff_t n)
 {
     double acc = 0.0;
     ptrdiff_t i;
@@ -285,7 +296,7 @@ static inline double tn_sum_d(const double *a, ptrdiff_t n)
     return acc;
 }
 
-static inline double tn_sum_f(const float *a, ptrdiff_t n)
+TN_ALWAYS_INLINE double tn_sum_f(const float *a, ptrdiff_t n)
 {
     double acc = 0.0;
     ptrdiff_t i;
@@ -296,7 +307,7 @@ static inline double tn_sum_f(const float *a, ptrdiff_t n)
 
 /* Whether a[0..n) holds a NaN or an infinity: x * 0 is 0 for finite x and NaN
  * otherwise, so the sum is 0 exactly when all are finite (in any order). */
-static inline int tn_any_nonfinite_d(const double *a, ptrdiff_t n)
+TN_ALWAYS_INLINE int tn_any_nonfinite_d(const double *a, ptrdiff_t n)
 {
     double acc = 0.0;
     ptrdiff_t i;
@@ -305,7 +316,7 @@ static inline int tn_any_nonfinite_d(const double *a, ptrdiff_t n)
     return acc != 0.0;
 }
 
-static inline int tn_any_nonfinite_f(const float *a, ptrdiff_t n)
+TN_ALWAYS_INLINE int tn_any_nonfinite_f(const float *a, ptrdiff_t n)
 {
     float acc = 0.0f;
     ptrdiff_t i;

@@ -30,6 +30,8 @@
 
 #include <stddef.h>
 
+#include "tn_math.h"          /* TN_ALWAYS_INLINE */
+
 #if defined(__AVX512F__) && defined(__AVX512DQ__)
 #define TN_HAVE_AVX512 1
 #include <immintrin.h>
@@ -48,7 +50,7 @@ static const float tn_exp2_16ths_f[16] = {
     1.6817928305074290f, 1.7562521603732995f, 1.8340080864093424f, 1.9152065613971474f};
 
 /* exp(-a) for a >= 0 or NaN, 8 doubles. */
-static inline __m512d tn_exp_neg_pd(__m512d a)
+TN_ALWAYS_INLINE __m512d tn_exp_neg_pd(__m512d a)
 {
     const __m512d shift = _mm512_set1_pd(6755399441055744.0);        /* 1.5 * 2^52 */
     const __m512d ln2hi16 = _mm512_set1_pd(6.93147180369123816490e-01 / 16);
@@ -78,7 +80,7 @@ static inline __m512d tn_exp_neg_pd(__m512d a)
 }
 
 /* 1/d for d in [1, 2]: 14-bit estimate, then two Newton steps (2^-56). */
-static inline __m512d tn_recip_1_2_pd(__m512d d)
+TN_ALWAYS_INLINE __m512d tn_recip_1_2_pd(__m512d d)
 {
     const __m512d one = _mm512_set1_pd(1.0);
     __m512d y = _mm512_rcp14_pd(d);
@@ -87,7 +89,7 @@ static inline __m512d tn_recip_1_2_pd(__m512d d)
     return y;
 }
 
-static inline __m512d tn_sigmoid_pd(__m512d x)
+TN_ALWAYS_INLINE __m512d tn_sigmoid_pd(__m512d x)
 {
     __m512d e = tn_exp_neg_pd(_mm512_abs_pd(x));
     __m512d r = tn_recip_1_2_pd(_mm512_add_pd(e, _mm512_set1_pd(1.0)));
@@ -96,7 +98,7 @@ static inline __m512d tn_sigmoid_pd(__m512d x)
 }
 
 /* exp(-a) for a >= 0 or NaN, 16 floats. */
-static inline __m512 tn_exp_neg_ps(__m512 a)
+TN_ALWAYS_INLINE __m512 tn_exp_neg_ps(__m512 a)
 {
     const __m512 shift = _mm512_set1_ps(12582912.0f);                 /* 1.5 * 2^23 */
     __m512 kd, k, r, p, t;
@@ -114,13 +116,13 @@ static inline __m512 tn_exp_neg_ps(__m512 a)
 }
 
 /* 1/d for d in [1, 2], float: 14-bit estimate, one Newton step (2^-28). */
-static inline __m512 tn_recip_1_2_ps(__m512 d)
+TN_ALWAYS_INLINE __m512 tn_recip_1_2_ps(__m512 d)
 {
     __m512 y = _mm512_rcp14_ps(d);
     return _mm512_fmadd_ps(y, _mm512_fnmadd_ps(d, y, _mm512_set1_ps(1.0f)), y);
 }
 
-static inline __m512 tn_sigmoid_ps(__m512 x)
+TN_ALWAYS_INLINE __m512 tn_sigmoid_ps(__m512 x)
 {
     __m512 e = tn_exp_neg_ps(_mm512_abs_ps(x));
     __m512 r = tn_recip_1_2_ps(_mm512_add_ps(e, _mm512_set1_ps(1.0f)));

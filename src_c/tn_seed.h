@@ -31,10 +31,16 @@
 #  define TN_SIMD_SEED
 #endif
 
+/* Inlined into each caller (TN_ALWAYS_INLINE, tn_math.h), so that constant
+ * arguments (strides, HAS_W) specialise the loop.
+ * HAS_W: whether sw holds weights (else all are 1).  A constant, so that the
+ * loop never reads sw[] conditionally: a masked vector load from a null
+ * pointer costs a microcode assist on every step of an AVX2 loop. */
 #define TN_SEED_BLOCK(NAME, T, SIG)                                                  \
-static inline int NAME(const T *theta, const char *X, ptrdiff_t xs0, ptrdiff_t xs1,  \
-                       const char *Y, ptrdiff_t ys0, const T *sw,                    \
-                       ptrdiff_t start, ptrdiff_t n, int check, double *g)           \
+TN_ALWAYS_INLINE int NAME##_(const T *theta, const char *X, ptrdiff_t xs0,           \
+                             ptrdiff_t xs1, const char *Y, ptrdiff_t ys0,            \
+                             const T *sw, const int HAS_W, ptrdiff_t start,          \
+                             ptrdiff_t n, int check, double *g)                      \
 {                                                                                    \
     const T a00 = theta[0], a01 = theta[1], a02 = theta[2], a03 = theta[3];          \
     const T a10 = theta[4], a11 = theta[5], a12 = theta[6], a13 = theta[7];          \
@@ -53,7 +59,7 @@ static inline int NAME(const T *theta, const char *X, ptrdiff_t xs0, ptrdiff_t x
         const T x1 = *(const T *)(X + s * xs0 + xs1);                                \
         const T x2 = *(const T *)(X + s * xs0 + 2 * xs1);                            \
         const T y = *(const T *)(Y + s * ys0);                                       \
-        const T w = sw ? sw[start + s] : (T)1;                                       \
+        const T w = HAS_W ? sw[start + s] : (T)1;                                    \
         const T z0 = SIG(x0 * a00 + x1 * a10 + x2 * a20);                            \
         const T z1 = SIG(x0 * a01 + x1 * a11 + x2 * a21);                            \
         const T z2 = SIG(x0 * a02 + x1 * a12 + x2 * a22);                            \
@@ -83,6 +89,19 @@ static inline int NAME(const T *theta, const char *X, ptrdiff_t xs0, ptrdiff_t x
     g[12] += g12; g[13] += g13; g[14] += g14; g[15] += g15;                          \
     g[16] += L; g[17] += Wsum;                                                       \
     return 0;                                                                        \
+}                                                                                    \
+/* contiguous rows, the common layout, with constant strides: the compiler */       \
+/* then reads X with vector loads and shuffles instead of one value at a time */     \
+static int NAME(const T *theta, const char *X, ptrdiff_t xs0, ptrdiff_t xs1,         \
+                const char *Y, ptrdiff_t ys0, const T *sw, ptrdiff_t start,          \
+                ptrdiff_t n, int check, double *g)                                   \
+{                                                                                    \
+    const ptrdiff_t t = (ptrdiff_t)sizeof(T);                                        \
+    if (xs1 == t && xs0 == 3 * t && ys0 == t)                                        \
+        return sw ? NAME##_(theta, X, 3 * t, t, Y, t, sw, 1, start, n, check, g)     \
+                  : NAME##_(theta, X, 3 * t, t, Y, t, sw, 0, start, n, check, g);    \
+    return sw ? NAME##_(theta, X, xs0, xs1, Y, ys0, sw, 1, start, n, check, g)       \
+              : NAME##_(theta, X, xs0, xs1, Y, ys0, sw, 0, start, n, check, g);      \
 }
 
 TN_SEED_BLOCK(tn_seed_block_d, double, tn_sigmoid)
