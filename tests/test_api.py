@@ -65,6 +65,20 @@ def test_show_config_reports_openmp_and_threads():
     assert "openmp" in text and "threads" in text and tinynet.__version__ in text
 
 
+def test_config_reports_the_seed_loop():
+    from tinynet import _config, _dispatch
+    cfg = _config.config()
+    assert cfg["seed_loop"] in ("avx512", "portable")
+    # the x86-64-v4 variant is compiled with AVX-512 F and DQ: it must carry
+    # the intrinsic loop of src_c/tn_seed512.h, the others must not
+    for name, module in _dispatch.available().items():
+        assert module.AVX512 == (name == "x86-64-v4"), name
+    assert cfg["seed_loop"] == ("avx512" if cfg["simd_variant"] == "x86-64-v4" else "portable")
+    buf = io.StringIO()
+    tinynet.show_config(file=buf)
+    assert f"seed_loop: {cfg['seed_loop']}" in buf.getvalue()
+
+
 def test_callable_loss_name_keeps_str_behaviour():
     net = tinynet.MLP()
     assert isinstance(net.loss, str) and net.loss.upper() == "MSE"

@@ -95,6 +95,33 @@ def torch_fn(net, params, X, Y, threads):
     return run
 
 
+def on_one_core(fn):
+    """fn, run with every thread of this process pinned to one CPU (Linux;
+    None elsewhere): how a peer that sizes its own thread pool (JAX's XLA)
+    does on one core.  The affinity is restored after each call."""
+    if not hasattr(os, "sched_setaffinity") or not os.path.isdir("/proc/self/task"):
+        return None
+
+    def run():
+        tids = [int(t) for t in os.listdir("/proc/self/task")]
+        old = {}
+        for tid in tids:
+            try:
+                old[tid] = os.sched_getaffinity(tid)
+                os.sched_setaffinity(tid, {min(old[tid])})
+            except OSError:                # the thread ended meanwhile
+                pass
+        try:
+            return fn()
+        finally:
+            for tid, cpus in old.items():
+                try:
+                    os.sched_setaffinity(tid, cpus)
+                except OSError:
+                    pass
+    return run
+
+
 def jax_fn(net, params, X, Y):
     import jax
     import jax.numpy as jnp
@@ -229,7 +256,11 @@ def run_case(case, N, dtype, threads, peers, log):
         for nt in threads:
             measure(f"torch {nt}T", torch_fn(net, params, X, Yc, nt))
     if "jax" in peers and not big:
-        measure("jax jit", jax_fn(net, params, X, Yc))
+        jf = jax_fn(net, params, X, Yc)
+        measure("jax jit", jf)             # XLA's own threads: all cores
+        pinned = on_one_core(jf)
+        if pinned is not None:
+            measure("jax jit 1 core", pinned)
     if "numba" in peers and case == "seed" and dtype == "float64":
         ser, par = numba_seed_fns(params, X, Yc)
         measure("numba 1T", ser)

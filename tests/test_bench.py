@@ -1,0 +1,32 @@
+"""The benchmark suite's plumbing (not its timings): a tiny run writes the
+JSON the report script reads, and the one-core pinning used for JAX restores
+the process's CPUs."""
+import json
+import os
+import sys
+
+import pytest
+
+from tinynet import bench
+
+
+def test_tiny_run_writes_json_with_tinynet_and_limits(tmp_path, capsys):
+    out = tmp_path / "b.json"
+    assert bench.main(["--cases", "seed", "--sizes", "40", "--dtypes", "float32",
+                       "--threads", "1", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    (row,) = data["results"]
+    assert (row["case"], row["dtype"], row["N"]) == ("seed", "float32", 40)
+    times = row["median_s"]
+    for name in ("tinynet 1T", "exp limit", "stream limit"):
+        assert 0 < times[name] < 1, name
+    assert data["meta"]["config"]["seed_loop"] in ("avx512", "portable")
+    assert "seed float32 N=40" in capsys.readouterr().out
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="sched_setaffinity")
+def test_on_one_core_pins_every_thread_and_restores():
+    before = os.sched_getaffinity(0)
+    seen = bench.on_one_core(lambda: os.sched_getaffinity(0))()
+    assert seen == {min(before)}
+    assert os.sched_getaffinity(0) == before
