@@ -108,11 +108,11 @@ def test_nonfinite_inputs_name_the_row(variant, dtype, bad):
         for col in range(3):
             Xb = X.copy()
             Xb[row, col] = bad
-            with pytest.raises(ValueError, match=rf"X contains NaN or infinity \(first at row {row}\)"):
+            with pytest.raises(ValueError, match=rf"X contains NaN .*\(first at row {row}\)"):
                 net.value_and_grad(params, Xb, Y)
         Yb = Y.copy()
         Yb[row] = bad
-        with pytest.raises(ValueError, match=rf"Y contains NaN or infinity \(first at row {row}\)"):
+        with pytest.raises(ValueError, match=rf"Y contains NaN .*\(first at row {row}\)"):
             net.value_and_grad(params, X, Yb)
 
 
