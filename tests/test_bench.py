@@ -25,8 +25,15 @@ def test_tiny_run_writes_json_with_tinynet_and_limits(tmp_path, capsys):
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="sched_setaffinity")
-def test_on_one_core_pins_every_thread_and_restores():
+def test_one_core_pins_every_thread_and_restores():
+    import threading
     before = os.sched_getaffinity(0)
-    seen = bench.on_one_core(lambda: os.sched_getaffinity(0))()
-    assert seen == {min(before)}
+    seen = {}
+    with bench.one_core() as pinned:
+        assert pinned
+        seen["main"] = os.sched_getaffinity(0)
+        t = threading.Thread(target=lambda: seen.update(thread=os.sched_getaffinity(0)))
+        t.start()
+        t.join()
+    assert seen == {"main": {min(before)}, "thread": {min(before)}}
     assert os.sched_getaffinity(0) == before

@@ -12,6 +12,7 @@ Two limits frame the numbers for the seed network:
 - streaming limit: one pass over X and Y (np.add.reduce of each).
 """
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -95,31 +96,29 @@ def torch_fn(net, params, X, Y, threads):
     return run
 
 
-def on_one_core(fn):
-    """fn, run with every thread of this process pinned to one CPU (Linux;
-    None elsewhere): how a peer that sizes its own thread pool (JAX's XLA)
-    does on one core.  The affinity is restored after each call."""
+@contextlib.contextmanager
+def one_core():
+    """Every thread of this process pinned to one CPU while the block runs
+    (Linux; yields False, pinning nothing, elsewhere): how a peer that sizes
+    its own thread pool (JAX's XLA) does on one core."""
     if not hasattr(os, "sched_setaffinity") or not os.path.isdir("/proc/self/task"):
-        return None
-
-    def run():
-        tids = [int(t) for t in os.listdir("/proc/self/task")]
-        old = {}
-        for tid in tids:
-            try:
-                old[tid] = os.sched_getaffinity(tid)
-                os.sched_setaffinity(tid, {min(old[tid])})
-            except OSError:                # the thread ended meanwhile
-                pass
+        yield False
+        return
+    old = {}
+    for tid in (int(t) for t in os.listdir("/proc/self/task")):
         try:
-            return fn()
-        finally:
-            for tid, cpus in old.items():
-                try:
-                    os.sched_setaffinity(tid, cpus)
-                except OSError:
-                    pass
-    return run
+            old[tid] = os.sched_getaffinity(tid)
+            os.sched_setaffinity(tid, {min(old[tid])})
+        except OSError:                    # the thread ended meanwhile
+            pass
+    try:
+        yield True
+    finally:
+        for tid, cpus in old.items():
+            try:
+                os.sched_setaffinity(tid, cpus)
+            except OSError:
+                pass
 
 
 def jax_fn(net, params, X, Y):
@@ -258,9 +257,9 @@ def run_case(case, N, dtype, threads, peers, log):
     if "jax" in peers and not big:
         jf = jax_fn(net, params, X, Yc)
         measure("jax jit", jf)             # XLA's own threads: all cores
-        pinned = on_one_core(jf)
-        if pinned is not None:
-            measure("jax jit 1 core", pinned)
+        with one_core() as pinned:
+            if pinned:
+                measure("jax jit 1 core", jf)
     if "numba" in peers and case == "seed" and dtype == "float64":
         ser, par = numba_seed_fns(params, X, Yc)
         measure("numba 1T", ser)
