@@ -9,6 +9,7 @@ ACTIVATIONS: dict[str, int]
 LOSSES: dict[str, int]
 HAVE_OPENMP: bool
 SIMD: str
+AVX512: bool     # the AVX-512 formulas and seed loop (src_c/tn_math512.h) are built in
 PREDICT: int
 LOSS: int
 GRAD: int
