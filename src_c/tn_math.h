@@ -27,13 +27,21 @@
 #  define TN_ALWAYS_INLINE static inline
 #endif
 
+#if defined(_MSC_VER)
+#  define TN_RESTRICT __restrict
+#else
+#  define TN_RESTRICT restrict
+#endif
+
 /* `#pragma omp simd reduction(+:acc)` where the compiler knows OpenMP SIMD
  * (setup.py passes -fopenmp or -fopenmp-simd and defines TN_HAVE_OMP_SIMD). */
 #if defined(TN_HAVE_OMP_SIMD)
 #  define TN_PRAGMA(x) _Pragma(#x)
 #  define TN_SIMD_SUM(acc) TN_PRAGMA(omp simd reduction(+:acc))
+#  define TN_PRAGMA_SIMD TN_PRAGMA(omp simd)
 #else
 #  define TN_SIMD_SUM(acc)
+#  define TN_PRAGMA_SIMD
 #endif
 
 /* Clamp bounds for exp, kept in volatile-free globals rather than literals so
@@ -304,6 +312,26 @@ TN_ALWAYS_INLINE double tn_sum_f(const float *a, ptrdiff_t n)
     for (i = 0; i < n; i++) acc += (double)a[i];
     return acc;
 }
+
+/* A block of rows of a C-contiguous (n, f) matrix X, transposed into
+ * feature-major A[k * bs + s] = X[s * f + k], in tiles of 16 samples (whose
+ * rows stay in L1 while every feature is read from them); the inner loop
+ * over samples is a strided read the compiler turns into vector gathers. */
+#define TN_ROWS_TO_BLOCK(NAME, T)                                                    \
+TN_ALWAYS_INLINE void NAME(const T *TN_RESTRICT X, ptrdiff_t f, T *TN_RESTRICT A,    \
+                           ptrdiff_t bs, ptrdiff_t n)                                \
+{                                                                                    \
+    ptrdiff_t s0, s1, s, k;                                                          \
+    for (s0 = 0; s0 < n; s0 = s1) {                                                  \
+        s1 = n - s0 < 16 ? n : s0 + 16;                                              \
+        for (k = 0; k < f; k++) {                                                    \
+            TN_PRAGMA_SIMD                                                           \
+            for (s = s0; s < s1; s++) A[k * bs + s] = X[s * f + k];                  \
+        }                                                                            \
+    }                                                                                \
+}
+TN_ROWS_TO_BLOCK(tn_rows_to_block_d, double)
+TN_ROWS_TO_BLOCK(tn_rows_to_block_f, float)
 
 /* Whether a[0..n) holds a NaN or an infinity: x * 0 is 0 for finite x and NaN
  * otherwise, so the sum is 0 exactly when all are finite (in any order). */

@@ -16,6 +16,10 @@ cdef extern from "tn_math.h" nogil:
     double tn_sum_f(const float *a, Py_ssize_t n)
     bint tn_any_nonfinite_d(const double *a, Py_ssize_t n)
     bint tn_any_nonfinite_f(const float *a, Py_ssize_t n)
+    void tn_rows_to_block_d(const double *X, Py_ssize_t f, double *A, Py_ssize_t bs,
+                            Py_ssize_t n)
+    void tn_rows_to_block_f(const float *X, Py_ssize_t f, float *A, Py_ssize_t bs,
+                            Py_ssize_t n)
 
 
 cdef inline double vsum(const floating *a, Py_ssize_t n) noexcept nogil:
@@ -24,6 +28,15 @@ cdef inline double vsum(const floating *a, Py_ssize_t n) noexcept nogil:
         return tn_sum_d(a, n)
     else:
         return tn_sum_f(a, n)
+
+
+cdef inline void rows_to_block(const floating *X, Py_ssize_t f, floating *A,
+                               Py_ssize_t bs, Py_ssize_t n) noexcept nogil:
+    """A[k * bs + s] = X[s * f + k] for the n rows of a C-contiguous X."""
+    if floating is double:
+        tn_rows_to_block_d(X, f, A, bs, n)
+    else:
+        tn_rows_to_block_f(X, f, A, bs, n)
 
 
 cdef inline bint any_nonfinite(const floating *a, Py_ssize_t n) noexcept nogil:

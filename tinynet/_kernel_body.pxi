@@ -36,7 +36,7 @@ import numpy as np
 from tinynet._layers cimport (ACT_IDENTITY, ACT_SIGMOID, ACT_TANH, ACT_RELU,
                               ACT_SOFTMAX, TILE, dense_forward,
                               dense_backward, backprop)
-from tinynet._cmath cimport (any_nonfinite, tn_dot_d, tn_sum_d, tn_exp, tn_expf,
+from tinynet._cmath cimport (any_nonfinite, rows_to_block, tn_dot_d, tn_sum_d, tn_exp, tn_expf,
                              tn_expm1, tn_bce_from_logit, sigmoid, tanh)
 from tinynet._heads cimport (LOSS_MSE, LOSS_BCE, LOSS_CE, head,
                              output_activate)
@@ -146,26 +146,13 @@ cdef struct Spec:
 cdef inline bint load_block(Mat M, Py_ssize_t start, Py_ssize_t n, Py_ssize_t f,
                             floating *A, Py_ssize_t bs, bint check) noexcept nogil:
     """A[k, s] = M[start + s, k]; return True if a value is NaN or infinite."""
-    cdef Py_ssize_t k, s, s0, s1, k0
+    cdef Py_ssize_t k, s
     cdef floating *a
     cdef const char *col
     cdef bint bad = False
-    cdef const floating *base
     if M.s1 == sizeof(floating) and M.s0 == f * <Py_ssize_t>sizeof(floating):
-        # C-contiguous: transposed in tiles of TILE samples x TILE features
-        # (a cache line of each), which stay in L1
-        base = (<const floating *>M.data) + start * f
-        s0 = 0
-        while s0 < n:
-            s1 = min(s0 + TILE, n)
-            k0 = 0
-            while k0 < f:
-                for k in range(k0, min(k0 + TILE, f)):
-                    a = A + k * bs
-                    for s in range(s0, s1):
-                        a[s] = base[s * f + k]
-                k0 += TILE
-            s0 = s1
+        # C-contiguous: transposed in tiles of 16 rows (src_c/tn_math.h)
+        rows_to_block((<const floating *>M.data) + start * f, f, A, bs, n)
     else:
         for k in range(f):
             a = A + k * bs
