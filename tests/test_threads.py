@@ -11,11 +11,14 @@ from helpers import make_problem
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("sizes", [(3, 4, 1), (6, 16, 8, 3)])
-def test_bit_identical_across_thread_counts(sizes, dtype):
+@pytest.mark.parametrize("sizes,N", [((3, 4, 1), 100_003), ((6, 16, 8, 3), 100_003),
+                                     # work enough in a few hundred samples for
+                                     # a chunk: 2001 samples make several
+                                     ((200, 64, 10), 2_001)])
+def test_bit_identical_across_thread_counts(sizes, N, dtype):
     net = tinynet.MLP(sizes, "sigmoid", "softmax" if sizes[-1] > 1 else "sigmoid",
                       "ce" if sizes[-1] > 1 else "mse", True, dtype)
-    params, X, Y = make_problem(0, net, 100_003)
+    params, X, Y = make_problem(0, net, N)
     w = np.random.default_rng(1).random(len(X))
     ref = net.value_and_grad(params, X, Y, sample_weight=w, n_threads=1)
     ref_pred = net.predict(params, X, n_threads=1)

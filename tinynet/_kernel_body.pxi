@@ -25,7 +25,7 @@ bit-identical whatever the number of threads.
 """
 from cython cimport floating
 from cython.parallel cimport parallel, prange
-from libc.stdlib cimport calloc, malloc, free
+from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
 from cpython.buffer cimport (PyObject_GetBuffer, PyObject_CheckBuffer, PyBuffer_Release,
                              PyBUF_C_CONTIGUOUS, PyBUF_STRIDES, PyBUF_FORMAT, PyBUF_ND,
@@ -72,9 +72,16 @@ cdef enum:
     ST_PARAMS_NONFINITE = 4
     MAX_CHUNKS_C = 64
 
-# Chunking: a chunk has at least MIN_CHUNK_BLOCKS blocks, there are at most
-# MAX_CHUNKS chunks, and their slots take at most SLOT_BUDGET doubles.
-cdef Py_ssize_t MIN_CHUNK_BLOCKS = 16
+# Chunking.  A chunk is worth a thread's start-up and its slot (gradient sums
+# that are zeroed, then added to the others) when it holds enough work; the
+# work of a sample is counted as `cost` units (Spec.cost: one per weight, 8
+# per unit, so the seed network's sample costs 16 + 8 * 5 = 56).  A chunk
+# has at least MIN_CHUNK_WORK units (16 blocks of 1024 seed samples: 70 to
+# 150 us on one core here) and at least SLOT_WORK units per double of its
+# slot; there are at most MAX_CHUNKS chunks, and their slots take at most
+# SLOT_BUDGET doubles.
+cdef Py_ssize_t MIN_CHUNK_WORK = 16 * 1024 * 56
+cdef Py_ssize_t SLOT_WORK = 64
 cdef Py_ssize_t MAX_CHUNKS = MAX_CHUNKS_C
 cdef Py_ssize_t SLOT_BUDGET = 1 << 21
 
@@ -139,6 +146,7 @@ cdef struct Spec:
     Py_ssize_t cols        # rows of bs values in the floating scratch
     Py_ssize_t work_len    # floating scratch per thread: cols * bs
     Py_ssize_t dwork_len   # double scratch per thread
+    Py_ssize_t cost        # work of one sample: weights + 8 per unit
     int act, out, loss
     bint seed              # the seed network: the fused loop of tn_seed.h
 
@@ -271,6 +279,13 @@ cdef int run_block(const Spec *sp, const floating *theta, Mat X, Mat Y,
     return ST_OK
 
 
+cdef inline void add_into(double *acc, const double *x, Py_ssize_t n) noexcept nogil:
+    """acc[i] += x[i] for i < n."""
+    cdef Py_ssize_t i
+    for i in range(n):
+        acc[i] += x[i]
+
+
 cdef void run_chunk(const Spec *sp, const floating *theta, Mat X, Mat Y,
                     const floating *sw, Py_ssize_t start, Py_ssize_t end,
                     floating *work, double *dwork, double *slot,
@@ -278,6 +293,8 @@ cdef void run_chunk(const Spec *sp, const floating *theta, Mat X, Mat Y,
                     Py_ssize_t *status, Py_ssize_t *where) noexcept nogil:
     cdef Py_ssize_t b0, n
     cdef int st
+    # the chunk's slot is zeroed here, by the thread that fills it
+    memset(slot, 0, (sp.n_params + 2) * sizeof(double))
     if work == NULL or dwork == NULL:
         status[0] = ST_NO_MEMORY
         return
@@ -400,6 +417,7 @@ cdef class Kernel:
         sp.work_len = sp.cols * sp.bs
         sp.dwork_len = 5 * sp.bs
         sp.maxw = maxw
+        sp.cost = off + 8 * (a - sizes[0])
         sp.seed = (tuple(sizes) == (3, 4, 1) and act == ACT_SIGMOID
                    and out == ACT_SIGMOID and loss == LOSS_MSE and not bias)
         sp.act = act
@@ -413,10 +431,13 @@ cdef class Kernel:
         free(self.shape_buf)
 
     cdef Py_ssize_t _chunk(self, Py_ssize_t N, Py_ssize_t stride):
-        """Samples per chunk: depends on N and the architecture only."""
+        """Samples per chunk, a multiple of the block: depends on N and the
+        architecture only (see MIN_CHUNK_WORK)."""
         cdef Py_ssize_t bs = self.spec.bs
+        cdef Py_ssize_t cost = self.spec.cost
         cdef Py_ssize_t max_chunks = max(1, min(MAX_CHUNKS, SLOT_BUDGET // stride))
-        cdef Py_ssize_t chunk = max(MIN_CHUNK_BLOCKS * bs,
+        cdef Py_ssize_t least = max(MIN_CHUNK_WORK, SLOT_WORK * stride)
+        cdef Py_ssize_t chunk = max((least + cost - 1) // cost,
                                     (N + max_chunks - 1) // max_chunks)
         return (chunk + bs - 1) // bs * bs
 
@@ -435,7 +456,7 @@ cdef class Kernel:
         cdef Py_ssize_t c, p
         cdef Py_ssize_t status[MAX_CHUNKS_C]
         cdef Py_ssize_t where[MAX_CHUNKS_C]
-        cdef double loss_sum = 0, weight_sum = 0, acc, scale
+        cdef double loss_sum = 0, weight_sum = 0, scale
         cdef double *slots
         cdef Spec spec
 
@@ -448,7 +469,7 @@ cdef class Kernel:
             spec.bs = (N + TILE - 1) // TILE * TILE
             spec.work_len = spec.cols * spec.bs
             spec.dwork_len = 5 * spec.bs
-        slots = <double *>calloc(n_chunks * stride, sizeof(double))
+        slots = <double *>malloc(n_chunks * stride * sizeof(double))
         if slots == NULL:
             return ST_NO_MEMORY
         for c in range(n_chunks):
@@ -456,17 +477,19 @@ cdef class Kernel:
         with nogil:
             run_all(&spec, theta, mx, my, sw, N, chunk, n_chunks, slots, stride,
                     outp, mode, check_finite, n_threads, status, where)
-            # add the chunks' sums in chunk order
-            for c in range(n_chunks):
-                loss_sum += slots[c * stride + P]
-                weight_sum += slots[c * stride + P + 1]
+            # add the chunks' sums into the first slot, in chunk order (each
+            # sum's order of additions is fixed; the inner loop is contiguous)
+            for c in range(1, n_chunks):
+                if mode == MODE_GRAD:
+                    add_into(slots, slots + c * stride, stride)
+                else:
+                    add_into(slots + P, slots + c * stride + P, 2)
+            loss_sum = slots[P]
+            weight_sum = slots[P + 1]
             if mode == MODE_GRAD:
                 scale = 1.0 / weight_sum if normalize else 1.0
                 for p in range(P):
-                    acc = slots[p]
-                    for c in range(1, n_chunks):
-                        acc += slots[c * stride + p]
-                    grad[p] = <floating>(acc * scale)
+                    grad[p] = <floating>(slots[p] * scale)
         free(slots)
         sums[0] = loss_sum
         sums[1] = weight_sum
