@@ -21,16 +21,10 @@
 #include <stddef.h>
 #include <string.h>
 
-/* The micro-kernels below are compiled as functions of their own, never
- * inlined into the block loop of _kernel_body.pxi: inside that large
- * function their register tiles would compete with its live values. */
-#if defined(__GNUC__) || defined(__clang__)
-#  define TN_KERNEL static __attribute__((noinline))
-#elif defined(_MSC_VER)
-#  define TN_KERNEL static __declspec(noinline)
-#else
-#  define TN_KERNEL static
-#endif
+#include "tn_math.h"
+
+/* The micro-kernels below are TN_KERNEL (tn_math.h): compiled as functions
+ * of their own, never inlined into the block loop of _kernel_body.pxi. */
 
 #if defined(__GNUC__) || defined(__clang__)
 #  if defined(__AVX512F__)

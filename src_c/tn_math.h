@@ -27,6 +27,18 @@
 #  define TN_ALWAYS_INLINE static inline
 #endif
 
+/* Compiled as a function of its own, never inlined: for the loops that keep
+ * many values in registers (the GEMM micro-kernels, the seed loops), which
+ * inlined into the large block loop of _kernel_body.pxi would compete with
+ * its live values and spill. */
+#if defined(__GNUC__) || defined(__clang__)
+#  define TN_KERNEL static __attribute__((noinline))
+#elif defined(_MSC_VER)
+#  define TN_KERNEL static __declspec(noinline)
+#else
+#  define TN_KERNEL static
+#endif
+
 #if defined(_MSC_VER)
 #  define TN_RESTRICT __restrict
 #else

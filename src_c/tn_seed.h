@@ -18,11 +18,19 @@
 #define TN_SEED_H
 
 #include "tn_math.h"
+#include "tn_math256.h"
 #include "tn_math512.h"
 
+/* The loop a build carries: on AVX-512 or AVX2 registers with intrinsics
+ * (tn_seed512.h, tn_seed256.h), else the portable loop below. */
 #if TN_HAVE_AVX512
 #include "tn_seed512.h"
+#define TN_SEED_LOOP "avx512"
+#elif TN_HAVE_AVX2
+#include "tn_seed256.h"
+#define TN_SEED_LOOP "avx2"
 #else
+#define TN_SEED_LOOP "portable"
 
 #if defined(TN_HAVE_OMP_SIMD)
 #  define TN_SIMD_SEED TN_PRAGMA(omp simd reduction(+: g0, g1, g2, g3, g4, g5, g6, g7, \
@@ -108,5 +116,5 @@ TN_SEED_BLOCK(tn_seed_block_d, double, tn_sigmoid)
 
 TN_SEED_BLOCK(tn_seed_block_f, float, tn_sigmoidf)
 
-#endif /* TN_HAVE_AVX512 */
+#endif /* TN_HAVE_AVX512, TN_HAVE_AVX2 */
 #endif /* TN_SEED_H */

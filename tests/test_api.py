@@ -68,12 +68,15 @@ def test_show_config_reports_openmp_and_threads():
 def test_config_reports_the_seed_loop():
     from tinynet import _config, _dispatch
     cfg = _config.config()
-    assert cfg["seed_loop"] in ("avx512", "portable")
-    # the x86-64-v4 variant is compiled with AVX-512 F and DQ: it must carry
-    # the intrinsic loop of src_c/tn_seed512.h, the others must not
+    # each variant carries the intrinsic loop of its instruction set: the
+    # x86-64-v4 variant (AVX-512 F and DQ) src_c/tn_seed512.h, x86-64-v3 (AVX2
+    # and FMA) src_c/tn_seed256.h, the baseline the portable loop
+    expected = {"x86-64-v4": "avx512", "x86-64-v3": "avx2", "baseline": "portable"}
     for name, module in _dispatch.available().items():
         assert module.AVX512 == (name == "x86-64-v4"), name
-    assert cfg["seed_loop"] == ("avx512" if cfg["simd_variant"] == "x86-64-v4" else "portable")
+        assert module.AVX2 == (name != "baseline"), name
+        assert module.SEED_LOOP == expected[name], name
+    assert cfg["seed_loop"] == expected[cfg["simd_variant"]]
     buf = io.StringIO()
     tinynet.show_config(file=buf)
     assert f"seed_loop: {cfg['seed_loop']}" in buf.getvalue()

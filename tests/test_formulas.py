@@ -7,9 +7,11 @@ from tinynet import _dispatch
 
 VARIANTS = sorted(_dispatch.available())
 # the sigmoid names each variant has: the portable formula of tn_math.h, and
-# where the variant is compiled for AVX-512, the one of tn_math512.h
+# where the variant is compiled for AVX-512 or AVX2, those of tn_math512.h
+# and tn_math256.h
 SIGMOIDS = [(v, "sigmoid") for v in VARIANTS] + [
-    (v, "sigmoid512") for v in VARIANTS if _dispatch.available()[v].AVX512]
+    (v, "sigmoid512") for v in VARIANTS if _dispatch.available()[v].AVX512] + [
+    (v, "sigmoid256") for v in VARIANTS if _dispatch.available()[v].AVX2]
 
 
 def ulps(got, ref, dtype):

@@ -3,6 +3,8 @@ the AVX-512 variant) against the NumPy reference, in every kernel variant
 built here: every memory layout of X and Y the loops read differently, every
 length of the last partial vector, sample weights, and the non-finite check."""
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -134,20 +136,49 @@ def test_finite_inputs_whose_products_overflow_are_not_rejected(variant, dtype):
         assert_close(g, r, RTOL[dtype])
 
 
+# Runs in a subprocess (a loop that fails to advance hangs rather than
+# raises): the seed net, float32, on N rows of X 2^28 bytes apart in an
+# address-space reservation (MAP_NORESERVE: only the pages of the rows used
+# are ever touched); saves the loss and gradients to argv[4].
+FAR_ROWS = """
+import mmap, sys
+import numpy as np
+import tinynet
+variant, N, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+stride = 1 << 28
+buf = mmap.mmap(-1, N * stride, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | 0x4000)
+X = np.frombuffer(buf, np.float32).reshape(N, stride // 4)[:, 5:8]
+rng = np.random.default_rng(N)
+X[:] = rng.normal(size=(N, 3))
+Y = rng.random(N).astype(np.float32)
+w = (rng.random(N) + 0.1).astype(np.float32)
+net = tinynet.MLP(dtype="float32")
+net._use_variant(variant)
+params = [a.astype(np.float32) for a in net.init(seed=1)]
+assert X.strides[0] == stride
+loss, grads = net.value_and_grad(params, X, Y, sample_weight=w)
+np.savez(path, loss=loss, X=np.ascontiguousarray(X), Y=Y, w=w, *grads)
+"""
+
+
 @pytest.mark.skipif(bool(os.environ.get("TINYNET_SANITIZED")),
                     reason="AddressSanitizer reserves shadow for the whole mapping")
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="MAP_NORESERVE is Linux's")
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_float32_rows_too_far_apart_for_vector_gathers(variant):
-    # rows 2^28 bytes apart: past the 32-bit offsets of a float gather, so the
-    # AVX-512 loop reads them one by one; the pages are never touched but for
-    # the few rows used
-    net = seed_net(variant, "float32")
-    params, X, Y, w = problem("float32", 40)
-    try:
-        base = np.zeros((40, 1 << 26), np.float32)
-    except MemoryError:
-        pytest.skip("cannot map 10 GiB of address space here")
-    Xf = base[:, 5:8]
-    Xf[:] = X
-    assert Xf.strides[0] == 1 << 28
-    check(net, params, Xf, Y, w)
+@pytest.mark.parametrize("N", [40, 300])
+def test_float32_rows_too_far_apart_for_vector_gathers(variant, N, tmp_path):
+    # rows past the 32-bit offsets of a float gather: the vector loops read
+    # them one tile at a time, N = 300 in several batches of tiles
+    path = tmp_path / "out.npz"
+    proc = subprocess.run([sys.executable, "-c", FAR_ROWS, variant, str(N), str(path)],
+                          capture_output=True, text=True, timeout=120)
+    if proc.returncode and "mmap" in proc.stderr and "rror" in proc.stderr:
+        pytest.skip("cannot reserve the address space here: " + proc.stderr[-200:])
+    assert proc.returncode == 0, proc.stderr
+    got = np.load(path)
+    net = tinynet.MLP(dtype="float32")
+    params = [a.astype(np.float32) for a in net.init(seed=1)]
+    ref_loss, ref_grads = reference.value_and_grad(net, params, got["X"], got["Y"], got["w"])
+    assert float(got["loss"]) == pytest.approx(ref_loss, rel=RTOL["float32"])
+    for i, r in enumerate(ref_grads):
+        assert_close(got[f"arr_{i}"], r, RTOL["float32"], net.param_names[i])

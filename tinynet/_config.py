@@ -26,9 +26,9 @@ def config():
         "cflags": BUILD_INFO.get("cflags"),
         "debug_build": BUILD_INFO.get("debug"),
         "simd_variant": _dispatch.SIMD,
-        # the seed network's loop and its sigmoids on AVX-512 intrinsics
-        # (src_c/tn_seed512.h), else the portable auto-vectorised loop
-        "seed_loop": "avx512" if getattr(_kernels, "AVX512", False) else "portable",
+        # the seed network's loop: on AVX-512 or AVX2 intrinsics
+        # (src_c/tn_seed512.h, tn_seed256.h), or the portable auto-vectorised one
+        "seed_loop": _kernels.SEED_LOOP,
         "simd_built": sorted(_dispatch.available()),
         "cpu_level": f"x86-64-v{_dispatch._baseline.cpu_level()}"
                      if _dispatch._baseline.cpu_level() else "baseline",
@@ -39,8 +39,8 @@ def config():
 
 def show_config(file=None):
     """Print how tinynet was built and what it will use at run time:
-    version, compiler flags, the SIMD variant chosen (and whether the seed
-    network's loop uses AVX-512 intrinsics), OpenMP, and the default number
+    version, compiler flags, the SIMD variant chosen (and which loop the seed
+    network runs: avx512, avx2 or portable), OpenMP, and the default number
     of threads."""
     for key, value in config().items():
         print(f"{key:>12}: {value}", file=file or sys.stdout)

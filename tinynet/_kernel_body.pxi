@@ -96,12 +96,19 @@ cdef extern from "tn_math512.h" nogil:
     int tn_sigmoid512_array_d(const double *x, double *out, Py_ssize_t n)
     int tn_sigmoid512_array_f(const float *x, float *out, Py_ssize_t n)
 
-# whether the AVX-512 formulas of src_c/tn_math512.h (and the seed loop of
-# src_c/tn_seed512.h) are compiled into this module
+cdef extern from "tn_math256.h" nogil:
+    int TN_HAVE_AVX2         # 1 where this module was compiled for AVX2 and FMA
+    int tn_sigmoid256_array_d(const double *x, double *out, Py_ssize_t n)
+    int tn_sigmoid256_array_f(const float *x, float *out, Py_ssize_t n)
+
+# whether the AVX-512 formulas of src_c/tn_math512.h, and the AVX2 ones of
+# src_c/tn_math256.h, are compiled into this module
 AVX512 = bool(TN_HAVE_AVX512)
+AVX2 = bool(TN_HAVE_AVX2)
 
 
 cdef extern from "tn_seed.h" nogil:
+    const char *TN_SEED_LOOP
     int tn_seed_block_d(const double *theta, const char *X, Py_ssize_t xs0,
                         Py_ssize_t xs1, const char *Y, Py_ssize_t ys0,
                         const double *sw, Py_ssize_t start, Py_ssize_t n,
@@ -110,6 +117,11 @@ cdef extern from "tn_seed.h" nogil:
                         Py_ssize_t xs1, const char *Y, Py_ssize_t ys0,
                         const float *sw, Py_ssize_t start, Py_ssize_t n,
                         int check, double *g)
+
+
+# the seed network's loop in this module: "avx512" (src_c/tn_seed512.h),
+# "avx2" (src_c/tn_seed256.h) or "portable" (src_c/tn_seed.h)
+SEED_LOOP = TN_SEED_LOOP.decode()
 
 
 cdef bint _acquire(object obj, Py_buffer *view, char code, int ndim, int flags):
@@ -666,17 +678,25 @@ STATUS_PARAMS_NONFINITE = ST_PARAMS_NONFINITE
 def _formula(str name, const floating[::1] x, floating[::1] out):
     """out = formula(x) element-wise, for tests of src_c/tn_math.h;
     name is "exp", "expm1", "sigmoid", "tanh" or "bce0"/"bce1"
-    (binary cross-entropy of logit x for target 0 or 1), or "sigmoid512"
-    (src_c/tn_math512.h; only where AVX512 is true)."""
+    (binary cross-entropy of logit x for target 0 or 1), "sigmoid512"
+    (src_c/tn_math512.h; only where AVX512 is true) or "sigmoid256"
+    (src_c/tn_math256.h; only where AVX2 is true)."""
     cdef Py_ssize_t i, n = x.shape[0]
-    if name == "sigmoid512":
-        if not TN_HAVE_AVX512:
-            raise ValueError("sigmoid512: this module has no AVX-512 formulas")
-        if n:
+    if name == "sigmoid512" or name == "sigmoid256":
+        if not (TN_HAVE_AVX512 if name == "sigmoid512" else TN_HAVE_AVX2):
+            raise ValueError(f"{name}: this module has no such formulas")
+        if n == 0:
+            return
+        if name == "sigmoid512":
             if floating is double:
                 tn_sigmoid512_array_d(&x[0], &out[0], n)
             else:
                 tn_sigmoid512_array_f(&x[0], &out[0], n)
+        else:
+            if floating is double:
+                tn_sigmoid256_array_d(&x[0], &out[0], n)
+            else:
+                tn_sigmoid256_array_f(&x[0], &out[0], n)
         return
     if name == "exp":
         for i in range(n):

@@ -10,6 +10,8 @@ LOSSES: dict[str, int]
 HAVE_OPENMP: bool
 SIMD: str
 AVX512: bool     # the AVX-512 formulas and seed loop (src_c/tn_math512.h) are built in
+AVX2: bool       # the AVX2 formulas (src_c/tn_math256.h) are built in
+SEED_LOOP: str   # the seed network's loop: "avx512", "avx2" or "portable"
 PREDICT: int
 LOSS: int
 GRAD: int
