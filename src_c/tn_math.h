@@ -62,6 +62,22 @@
 static const double tn_exp_hi = 710.0;    /* exp(710) > DBL_MAX: gives +inf */
 static const double tn_exp_lo = -746.0;   /* exp(-746) < DBL_TRUE_MIN/2: gives 0 */
 
+/* 2^k1 * 2^k2 for the integer k held in the low mantissa bits of
+ * kd = k + 1.5 * 2^52, as two normal factors (k1 = k >> 1, k2 = k - k1), so
+ * that a product rounds once, also into the subnormal range. */
+TN_ALWAYS_INLINE void tn_pow2_split(double kd, double *f1, double *f2)
+{
+    uint64_t bits, s1, s2;
+    int64_t ki, k1;
+    memcpy(&bits, &kd, sizeof bits);
+    ki = (int64_t)(bits - UINT64_C(0x4338000000000000));
+    k1 = ki >> 1;
+    s1 = (uint64_t)(k1 + 1023) << 52;
+    s2 = (uint64_t)(ki - k1 + 1023) << 52;
+    memcpy(f1, &s1, sizeof *f1);
+    memcpy(f2, &s2, sizeof *f2);
+}
+
 /* exp(x) for double, branch-free.
  *   x = k ln2 + r, |r| <= ln2/2, k = nearest integer to x/ln2
  *   exp(r) by its Taylor polynomial to degree 13 (truncation < 1e-17)
@@ -74,9 +90,7 @@ TN_ALWAYS_INLINE double tn_exp(double x)
     const double ln2hi = 6.93147180369123816490e-01;   /* 32 trailing zero bits */
     const double ln2lo = 1.90821492927058770002e-10;
     const double shift = 6755399441055744.0;           /* 1.5 * 2^52 */
-    double kd, k, r, p;
-    uint64_t bits, s1, s2;
-    int64_t ki, k1, k2;
+    double kd, k, r, p, f1, f2;
 
     x = x > tn_exp_hi ? tn_exp_hi : x;
     x = x < tn_exp_lo ? tn_exp_lo : x;
@@ -97,97 +111,82 @@ TN_ALWAYS_INLINE double tn_exp(double x)
     p = p * r + 0.5;
     p = p * r + 1.0;
     p = p * r + 1.0;
-    memcpy(&bits, &kd, sizeof bits);
-    ki = (int64_t)(bits - UINT64_C(0x4338000000000000));
-    k1 = ki >> 1;
-    k2 = ki - k1;
-    s1 = (uint64_t)(k1 + 1023) << 52;
-    s2 = (uint64_t)(k2 + 1023) << 52;
-    {
-        double f1, f2;
-        memcpy(&f1, &s1, sizeof f1);
-        memcpy(&f2, &s2, sizeof f2);
-        return (p * f1) * f2;
-    }
-}
-
-/* 1/d for d in [1, 2], without a division instruction (divisions are the
- * slowest vector operation): a linear first guess 24/17 - 8/17 d (relative
- * error <= 1/17), then four Newton steps y += y (1 - d y), each squaring the
- * error: 1/17 -> 3.5e-3 -> 1.2e-5 -> 1.5e-10 -> 2e-20, below rounding. */
-TN_ALWAYS_INLINE double tn_recip_1_2(double d)
-{
-    double y = 24.0 / 17.0 - (8.0 / 17.0) * d;
-    y = y + y * (1.0 - d * y);
-    y = y + y * (1.0 - d * y);
-    y = y + y * (1.0 - d * y);
-    y = y + y * (1.0 - d * y);
-    return y;
+    tn_pow2_split(kd, &f1, &f2);
+    return (p * f1) * f2;
 }
 
 /* Logistic sigmoid 1 / (1 + exp(-x)), from e = exp(-|x|) in (0, 1] so that
- * nothing overflows and the denominator 1 + e lies in [1, 2]:
- *   x >= 0: 1 / (1 + e);   x < 0: e / (1 + e).
- * Saturates to exactly 0 (x < -745) and 1 (x > 37); NaN propagates. */
+ * nothing overflows:  x >= 0: 1 / (1 + e);   x < 0: e / (1 + e).
+ * With -|x| = k ln2 + r, |r| <= ln2/2, exp(r) is the Pade approximant P/Q of
+ * degree (6, 6) (relative error 2e-19), Q(r) = P(-r), so e = 2^k P/Q and
+ *   1/(1+e) = Q / (Q + 2^k P),   e/(1+e) = 2^k P / (Q + 2^k P):
+ * one division, and no polynomial of high degree.  P and Q share their even
+ * part E(r^2) and odd part r O(r^2).  About 1.5 ulp; saturates to exactly 0
+ * (x < -745) and 1 (x > 37); subnormal results kept; NaN propagates. */
+static const double tn_sigmoid_lim = 746.0;   /* exp(-746) < DBL_TRUE_MIN/2 */
+
 TN_ALWAYS_INLINE double tn_sigmoid(double x)
 {
-    double e = tn_exp(-fabs(x));
-    double r = tn_recip_1_2(1.0 + e);
-    return x >= 0.0 ? r : e * r;
-}
-
-/* expm1(x) = exp(x) - 1 without cancellation near 0: with x = k ln2 + r,
- *   expm1(x) = 2^k (r q(r)) + (2^k - 1),   q(r) = expm1(r)/r = sum r^n/(n+1)!
- * where 2^k - 1 is exact.  x is clamped to [-60, 710]: expm1(-60) rounds to
- * -1 and expm1(710) overflows to +inf. */
-static const double tn_expm1_lo = -60.0;
-
-TN_ALWAYS_INLINE double tn_expm1(double x)
-{
-    const double log2e = 1.4426950408889634074;
-    const double ln2hi = 6.93147180369123816490e-01;
-    const double ln2lo = 1.90821492927058770002e-10;
-    const double shift = 6755399441055744.0;
-    double kd, k, r, q, s;
-    uint64_t bits, sb;
-
-    x = x > tn_exp_hi ? tn_exp_hi : x;
-    x = x < tn_expm1_lo ? tn_expm1_lo : x;
-    kd = x * log2e + shift;
+    const double shift = 6755399441055744.0;           /* 1.5 * 2^52 */
+    double a = fabs(x), kd, k, r, r2, ev, od, p, q, f1, f2;
+    a = a > tn_sigmoid_lim ? tn_sigmoid_lim : a;      /* NaN stays NaN */
+    kd = shift - a * 1.4426950408889634074;           /* k in the low bits */
     k = kd - shift;
-    r = (x - k * ln2hi) - k * ln2lo;
-    q = 1.0 / 6227020800.0;
-    q = q * r + 1.0 / 479001600.0;
-    q = q * r + 1.0 / 39916800.0;
-    q = q * r + 1.0 / 3628800.0;
-    q = q * r + 1.0 / 362880.0;
-    q = q * r + 1.0 / 40320.0;
-    q = q * r + 1.0 / 5040.0;
-    q = q * r + 1.0 / 720.0;
-    q = q * r + 1.0 / 120.0;
-    q = q * r + 1.0 / 24.0;
-    q = q * r + 1.0 / 6.0;
-    q = q * r + 0.5;
-    q = q * r + 1.0;
-    memcpy(&bits, &kd, sizeof bits);
-    sb = (uint64_t)((int64_t)(bits - UINT64_C(0x4338000000000000)) + 1023) << 52;
-    memcpy(&s, &sb, sizeof s);
-    return s * (r * q) + (s - 1.0);
+    r = (-a - k * 6.93147180369123816490e-01) - k * 1.90821492927058770002e-10;
+    r2 = r * r;
+    ev = ((r2 * (1.0 / 665280.0) + 1.0 / 792.0) * r2 + 5.0 / 44.0) * r2 + 1.0;
+    od = ((r2 * (1.0 / 15840.0) + 1.0 / 66.0) * r2 + 0.5) * r;
+    p = ev + od;
+    q = ev - od;
+    tn_pow2_split(kd, &f1, &f2);
+    p = (p * f1) * f2;
+    return (x < 0.0 ? p : q) / (q + p);
 }
 
-/* tanh(x) = -m / (2 + m) with m = expm1(-2|x|) in (-1, 0], sign restored:
- * the denominator 1 + exp(-2|x|) lies in [1, 2]; no cancellation for small
- * |x|; saturates to exactly +-1. */
+/* tanh(x) = sign(x) (1 - e)/(1 + e), e = exp(-2|x|), with -2|x| = k ln2 + r
+ * and exp(r) = P/Q as in tn_sigmoid, s = 2^k, P = E + O, Q = E - O:
+ *   tanh|x| = (Q - s P) / (Q + s P) = (E (1 - s) - O (1 + s)) / (E (1 + s) - O (1 - s))
+ * For k = 0 (|x| < ln2/4) the numerator is -2 O, a product: no cancellation
+ * near 0; 1 - s and 1 + s are exact.  2|x| is clamped to 44, where tanh
+ * rounds to 1.  About 2 ulp; exactly +-1 when saturated; NaN propagates. */
+static const double tn_tanh_lim = 44.0;
+
 TN_ALWAYS_INLINE double tn_tanh(double x)
 {
-    double m = tn_expm1(-2.0 * fabs(x));
-    return copysign(-m * tn_recip_1_2(2.0 + m), x);
+    const double shift = 6755399441055744.0;           /* 1.5 * 2^52 */
+    double a = 2.0 * fabs(x), kd, k, r, r2, ev, od, s;
+    uint64_t bits;
+    a = a > tn_tanh_lim ? tn_tanh_lim : a;            /* NaN stays NaN */
+    kd = shift - a * 1.4426950408889634074;
+    k = kd - shift;
+    r = (-a - k * 6.93147180369123816490e-01) - k * 1.90821492927058770002e-10;
+    r2 = r * r;
+    ev = ((r2 * (1.0 / 665280.0) + 1.0 / 792.0) * r2 + 5.0 / 44.0) * r2 + 1.0;
+    od = ((r2 * (1.0 / 15840.0) + 1.0 / 66.0) * r2 + 0.5) * r;
+    memcpy(&bits, &kd, sizeof bits);                  /* s = 2^k, k in [-64, 0] */
+    bits = (bits - UINT64_C(0x4338000000000000) + 1023) << 52;
+    memcpy(&s, &bits, sizeof s);
+    return copysign((ev * (1.0 - s) - od * (1.0 + s)) / (ev * (1.0 + s) - od * (1.0 - s)), x);
 }
 
 /* ---- float versions: the same formulas in single precision, so that a
  * vector register holds twice as many lanes. */
 static const float tn_expf_hi = 89.0f;     /* expf(89) > FLT_MAX: gives +inf */
 static const float tn_expf_lo = -104.0f;   /* expf(-104) < FLT_TRUE_MIN/2: gives 0 */
+
+/* As tn_pow2_split in float (kd = k + 1.5 * 2^23). */
+TN_ALWAYS_INLINE void tn_pow2_splitf(float kd, float *f1, float *f2)
+{
+    uint32_t bits, s1, s2;
+    int32_t ki, k1;
+    memcpy(&bits, &kd, sizeof bits);
+    ki = (int32_t)(bits - UINT32_C(0x4b400000));
+    k1 = ki >> 1;
+    s1 = (uint32_t)(k1 + 127) << 23;
+    s2 = (uint32_t)(ki - k1 + 127) << 23;
+    memcpy(f1, &s1, sizeof *f1);
+    memcpy(f2, &s2, sizeof *f2);
+}
 
 /* expf(x): as tn_exp, with a degree-7 Taylor polynomial (truncation 5e-9). */
 TN_ALWAYS_INLINE float tn_expf(float x)
@@ -196,9 +195,7 @@ TN_ALWAYS_INLINE float tn_expf(float x)
     const float ln2hi = 0.693145751953125f;          /* 12 trailing zero bits */
     const float ln2lo = 1.428606765330187045e-06f;
     const float shift = 12582912.0f;                 /* 1.5 * 2^23 */
-    float kd, k, r, p;
-    uint32_t bits, s1, s2;
-    int32_t ki, k1, k2;
+    float kd, k, r, p, f1, f2;
 
     x = x > tn_expf_hi ? tn_expf_hi : x;
     x = x < tn_expf_lo ? tn_expf_lo : x;
@@ -213,72 +210,52 @@ TN_ALWAYS_INLINE float tn_expf(float x)
     p = p * r + 0.5f;
     p = p * r + 1.0f;
     p = p * r + 1.0f;
-    memcpy(&bits, &kd, sizeof bits);
-    ki = (int32_t)(bits - UINT32_C(0x4b400000));
-    k1 = ki >> 1;
-    k2 = ki - k1;
-    s1 = (uint32_t)(k1 + 127) << 23;
-    s2 = (uint32_t)(k2 + 127) << 23;
-    {
-        float f1, f2;
-        memcpy(&f1, &s1, sizeof f1);
-        memcpy(&f2, &s2, sizeof f2);
-        return (p * f1) * f2;
-    }
+    tn_pow2_splitf(kd, &f1, &f2);
+    return (p * f1) * f2;
 }
 
-/* 1/d for d in [1, 2], float: three Newton steps (1/17 -> 1.5e-10). */
-TN_ALWAYS_INLINE float tn_recip_1_2f(float d)
-{
-    float y = 24.0f / 17.0f - (8.0f / 17.0f) * d;
-    y = y + y * (1.0f - d * y);
-    y = y + y * (1.0f - d * y);
-    y = y + y * (1.0f - d * y);
-    return y;
-}
+/* As tn_sigmoid in float: the Pade approximant of degree (3, 3) (6e-9 on
+ * |r| <= ln2/2). */
+static const float tn_sigmoidf_lim = 104.0f;  /* expf(-104) < FLT_TRUE_MIN/2 */
 
 TN_ALWAYS_INLINE float tn_sigmoidf(float x)
 {
-    float e = tn_expf(-fabsf(x));
-    float r = tn_recip_1_2f(1.0f + e);
-    return x >= 0.0f ? r : e * r;
-}
-
-static const float tn_expm1f_lo = -20.0f;
-
-/* expm1f(x), as tn_expm1 (degree-7 q; x clamped to [-20, 89]). */
-TN_ALWAYS_INLINE float tn_expm1f(float x)
-{
-    const float log2e = 1.44269504088896341f;
-    const float ln2hi = 0.693145751953125f;
-    const float ln2lo = 1.428606765330187045e-06f;
-    const float shift = 12582912.0f;
-    float kd, k, r, q, s;
-    uint32_t bits, sb;
-
-    x = x > tn_expf_hi ? tn_expf_hi : x;
-    x = x < tn_expm1f_lo ? tn_expm1f_lo : x;
-    kd = x * log2e + shift;
+    const float shift = 12582912.0f;                 /* 1.5 * 2^23 */
+    float a = fabsf(x), kd, k, r, r2, ev, od, p, q, f1, f2;
+    a = a > tn_sigmoidf_lim ? tn_sigmoidf_lim : a;
+    kd = shift - a * 1.44269504088896341f;
     k = kd - shift;
-    r = (x - k * ln2hi) - k * ln2lo;
-    q = 1.0f / 40320.0f;
-    q = q * r + 1.0f / 5040.0f;
-    q = q * r + 1.0f / 720.0f;
-    q = q * r + 1.0f / 120.0f;
-    q = q * r + 1.0f / 24.0f;
-    q = q * r + 1.0f / 6.0f;
-    q = q * r + 0.5f;
-    q = q * r + 1.0f;
-    memcpy(&bits, &kd, sizeof bits);
-    sb = (uint32_t)((int32_t)(bits - UINT32_C(0x4b400000)) + 127) << 23;
-    memcpy(&s, &sb, sizeof s);
-    return s * (r * q) + (s - 1.0f);
+    r = (-a - k * 0.693145751953125f) - k * 1.428606765330187045e-06f;
+    r2 = r * r;
+    ev = r2 * 0.1f + 1.0f;
+    od = (r2 * (1.0f / 120.0f) + 0.5f) * r;
+    p = ev + od;
+    q = ev - od;
+    tn_pow2_splitf(kd, &f1, &f2);
+    p = (p * f1) * f2;
+    return (x < 0.0f ? p : q) / (q + p);
 }
+
+/* As tn_tanh in float, with the (3, 3) approximant of tn_sigmoidf; 2|x| is
+ * clamped to 24. */
+static const float tn_tanhf_lim = 24.0f;
 
 TN_ALWAYS_INLINE float tn_tanhf(float x)
 {
-    float m = tn_expm1f(-2.0f * fabsf(x));
-    return copysignf(-m * tn_recip_1_2f(2.0f + m), x);
+    const float shift = 12582912.0f;                 /* 1.5 * 2^23 */
+    float a = 2.0f * fabsf(x), kd, k, r, r2, ev, od, s;
+    uint32_t bits;
+    a = a > tn_tanhf_lim ? tn_tanhf_lim : a;
+    kd = shift - a * 1.44269504088896341f;
+    k = kd - shift;
+    r = (-a - k * 0.693145751953125f) - k * 1.428606765330187045e-06f;
+    r2 = r * r;
+    ev = r2 * 0.1f + 1.0f;
+    od = (r2 * (1.0f / 120.0f) + 0.5f) * r;
+    memcpy(&bits, &kd, sizeof bits);
+    bits = (bits - UINT32_C(0x4b400000) + 127) << 23;
+    memcpy(&s, &bits, sizeof s);
+    return copysignf((ev * (1.0f - s) - od * (1.0f + s)) / (ev * (1.0f + s) - od * (1.0f - s)), x);
 }
 
 /* log(1 + exp(-|x|)), the part of softplus that never overflows. */

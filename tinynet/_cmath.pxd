@@ -4,7 +4,6 @@ from cython cimport floating
 
 cdef extern from "tn_math.h" nogil:
     double tn_exp(double x)
-    double tn_expm1(double x)
     double tn_sigmoid(double x)
     double tn_tanh(double x)
     float tn_expf(float x)

@@ -37,7 +37,7 @@ from tinynet._layers cimport (ACT_IDENTITY, ACT_SIGMOID, ACT_TANH, ACT_RELU,
                               ACT_SOFTMAX, TILE, dense_forward,
                               dense_backward, backprop)
 from tinynet._cmath cimport (any_nonfinite, rows_to_block, tn_dot_d, tn_sum_d, tn_exp, tn_expf,
-                             tn_expm1, tn_bce_from_logit, sigmoid, tanh)
+                             tn_bce_from_logit, sigmoid, tanh)
 from tinynet._heads cimport (LOSS_MSE, LOSS_BCE, LOSS_CE, head,
                              output_activate)
 
@@ -677,7 +677,7 @@ STATUS_PARAMS_NONFINITE = ST_PARAMS_NONFINITE
 
 def _formula(str name, const floating[::1] x, floating[::1] out):
     """out = formula(x) element-wise, for tests of src_c/tn_math.h;
-    name is "exp", "expm1", "sigmoid", "tanh" or "bce0"/"bce1"
+    name is "exp", "sigmoid", "tanh" or "bce0"/"bce1"
     (binary cross-entropy of logit x for target 0 or 1), "sigmoid512"
     (src_c/tn_math512.h; only where AVX512 is true) or "sigmoid256"
     (src_c/tn_math256.h; only where AVX2 is true)."""
@@ -701,9 +701,6 @@ def _formula(str name, const floating[::1] x, floating[::1] out):
     if name == "exp":
         for i in range(n):
             out[i] = <floating>(tn_exp(x[i]) if floating is double else tn_expf(x[i]))
-    elif name == "expm1":
-        for i in range(n):
-            out[i] = <floating>tn_expm1(x[i])
     elif name == "sigmoid":
         for i in range(n):
             out[i] = sigmoid(x[i])
