@@ -33,6 +33,12 @@ from cpython.buffer cimport (PyObject_GetBuffer, PyObject_CheckBuffer, PyBuffer_
 
 import numpy as np
 
+# for the outputs of the fast path: np.empty with a cached shape and dtype
+# takes half the time of np.empty_like
+_empty = np.empty
+_F64 = np.dtype(np.float64)
+_F32 = np.dtype(np.float32)
+
 from tinynet._layers cimport (ACT_IDENTITY, ACT_SIGMOID, ACT_TANH, ACT_RELU,
                               ACT_SOFTMAX, TILE, dense_forward,
                               dense_backward, backprop)
@@ -373,6 +379,7 @@ cdef class Kernel:
     cdef Py_ssize_t *buf
     cdef Py_ssize_t *shape_buf  # (rows, cols) of each parameter array; cols -1: a vector
     cdef Py_ssize_t n_arrays
+    cdef tuple shapes           # the parameter arrays' shapes, for the outputs
     cdef readonly Py_ssize_t n_params
     cdef readonly Py_ssize_t block
 
@@ -406,6 +413,9 @@ cdef class Kernel:
                 (<Py_ssize_t *>sp.b_off)[l] = -1
         sp.n_params = off
         self.n_arrays = L * (2 if bias else 1)
+        self.shapes = tuple(sh for l in range(L) for sh in
+                            (((sizes[l], sizes[l + 1]), (sizes[l + 1],)) if bias
+                             else ((sizes[l], sizes[l + 1]),)))
         self.shape_buf = <Py_ssize_t *>malloc(2 * self.n_arrays * sizeof(Py_ssize_t))
         if self.shape_buf == NULL:
             raise MemoryError()
@@ -600,7 +610,7 @@ cdef class Kernel:
             grads = []
             off = 0
             for i in range(n_arrays):
-                g = np.empty_like(params[i])
+                g = _empty(self.shapes[i], _F64 if floating is double else _F32)
                 PyObject_GetBuffer(g, &view, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE)
                 memcpy(view.buf, &grad[off], view.len)
                 off += view.len // sizeof(floating)
