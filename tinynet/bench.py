@@ -34,12 +34,17 @@ CASES = {
 }
 
 
-def median_time(fn, min_reps=3, budget=0.5, max_reps=2000):
-    """Median wall time of fn() over repeats that fit in about `budget` s."""
-    fn()                                   # warm up (JIT, caches, page faults)
-    t0 = time.perf_counter()
+def median_time(fn, min_reps=3, budget=0.5, max_reps=2000, warmup=0.02):
+    """Median wall time of fn() over repeats that fit in about `budget` s,
+    after a warm-up of at least `warmup` s (JIT compilation, caches, page
+    faults, and the core's clock: the first of several short measurements
+    in a row would otherwise pay for it alone)."""
+    fn()
+    t_start = t0 = time.perf_counter()
     fn()
     once = max(time.perf_counter() - t0, 1e-7)
+    while time.perf_counter() - t_start < warmup:
+        fn()
     reps = int(min(max_reps, max(min_reps, budget / once)))
     inner = max(1, int(1e-4 / once))       # batch very short calls
     times = []
