@@ -170,8 +170,10 @@ def test_float32_rows_too_far_apart_for_vector_gathers(variant, N, tmp_path):
     # rows past the 32-bit offsets of a float gather: the vector loops read
     # them one tile at a time, N = 300 in several batches of tiles
     path = tmp_path / "out.npz"
+    # (run from tmp_path: from the checkout, `import tinynet` would find the
+    # uncompiled sources before the installed package)
     proc = subprocess.run([sys.executable, "-c", FAR_ROWS, variant, str(N), str(path)],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
     if proc.returncode and "mmap" in proc.stderr and "rror" in proc.stderr:
         pytest.skip("cannot reserve the address space here: " + proc.stderr[-200:])
     assert proc.returncode == 0, proc.stderr
