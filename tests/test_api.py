@@ -86,3 +86,68 @@ def test_callable_loss_name_keeps_str_behaviour():
     net = tinynet.MLP()
     assert isinstance(net.loss, str) and net.loss.upper() == "MSE"
     assert pickle.loads(pickle.dumps(net.loss)) == "mse"
+
+
+def _out_problem(net, N, seed=0):
+    rng = np.random.default_rng(seed)
+    params = net.init(seed=seed)
+    X = rng.normal(size=(N, net.sizes[0])).astype(net.dtype)
+    Y = rng.random((N, net.sizes[-1])).astype(net.dtype)
+    return params, X, Y
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("sizes,bias", [((3, 4, 1), False), ((5, 7, 3), True)])
+def test_value_and_grad_writes_into_out(sizes, bias, dtype):
+    net = tinynet.MLP(sizes, bias=bias, dtype=dtype)
+    params, X, Y = _out_problem(net, 301)
+    w = np.random.default_rng(1).random(301)
+    for kwargs in ({}, {"sample_weight": w}, {"check_finite": False}):
+        loss, grads = net.value_and_grad(params, X, Y, **kwargs)
+        # C-contiguous arrays (the C path), Fortran-ordered and strided ones
+        # (the general path), filled with junk first
+        for layout in ("C", "F", "strided"):
+            out = []
+            for g in grads:
+                if layout == "strided":
+                    o = np.full(g.shape + (2,), np.nan, dtype)[..., 1]
+                else:
+                    o = np.full(g.shape, np.nan, dtype, order=layout)
+                out.append(o)
+            loss2, got = net.value_and_grad(params, X, Y, out=out, **kwargs)
+            assert loss2 == loss
+            assert len(got) == len(out) and all(a is b for a, b in zip(got, out))
+            for g, o in zip(grads, out):
+                np.testing.assert_array_equal(o, g)
+
+
+def test_out_may_be_the_params_themselves():
+    net = tinynet.MLP()
+    params, X, Y = _out_problem(net, 50)
+    _, expected = net.value_and_grad(params, X, Y)
+    buffers = [p.copy() for p in params]
+    _, got = net.value_and_grad(buffers, X, Y, out=buffers)
+    assert got[0] is buffers[0]
+    for g, e in zip(got, expected):
+        np.testing.assert_array_equal(g, e)
+
+
+def test_bad_out_is_named():
+    net = tinynet.MLP()
+    params, X, Y = _out_problem(net, 10)
+    good = [np.empty((3, 4)), np.empty((4, 1))]
+    ro = np.empty((4, 1))
+    ro.flags.writeable = False
+    cases = [
+        (np.empty(16), TypeError, r"out must be a list of arrays \['W1', 'W2'\]; got ndarray"),
+        (good[:1], ValueError, r"out must hold 2 arrays"),
+        ([good[0], [[0.0]] * 4], TypeError, r"out\[1\] \(W2\) must be a numpy array"),
+        ([good[0], np.empty((4, 1), np.float32)], TypeError,
+         r"out\[1\] \(W2\) must have dtype float64 \(the net's\); got float32"),
+        ([np.empty((4, 3)), good[1]], ValueError,
+         r"out\[0\] \(W1\) must have shape \(3, 4\); got shape \(4, 3\)"),
+        ([good[0], ro], ValueError, r"out\[1\] \(W2\) must be writable"),
+    ]
+    for out, exc, msg in cases:
+        with pytest.raises(exc, match=msg):
+            net.value_and_grad(params, X, Y, out=out)

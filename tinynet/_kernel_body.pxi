@@ -548,15 +548,30 @@ cdef class Kernel:
             raise MemoryError("tinynet: could not allocate the kernel's scratch memory")
         return st, where, sums[0], sums[1]
 
+    cdef bint _param_buffer(self, object obj, Py_ssize_t i, char code, int flags,
+                            Py_buffer *view):
+        """Acquire obj's buffer (with `flags`) if it can hold parameter array i:
+        its shape, items of `code` ('d' or 'f'), C-contiguous.  Else return
+        False, with nothing held."""
+        cdef Py_ssize_t r = self.shape_buf[2 * i], c = self.shape_buf[2 * i + 1]
+        if not _acquire(obj, view, code, 2 if c >= 0 else 1, PyBUF_C_CONTIGUOUS | flags):
+            return False
+        if view.shape[0] != r or (c >= 0 and view.shape[1] != c):
+            PyBuffer_Release(view)
+            return False
+        return True
+
     cdef object _fast(self, object params, object X, object Y, int n_threads,
-                      floating *theta):
+                      object out, floating *theta):
         """value_and_grad for the common case, checked at C speed: params a
         list of C-contiguous arrays of the right dtype and shapes, X and Y
-        arrays of that dtype and shape. Returns (loss, grads), or None when
+        arrays of that dtype and shape, `out` None or a list of writable
+        C-contiguous arrays like params (the gradients are written there,
+        after the kernel has run). Returns (loss, grads), or None when
         anything differs (the caller then takes the general path, which
         checks everything and raises the right error).  Arrays are read
         through the buffer protocol, without memoryview objects."""
-        cdef Py_ssize_t i, off = 0, r, c, n, N, K = self.spec.sizes[self.spec.L]
+        cdef Py_ssize_t i, off = 0, n, N, c, K = self.spec.sizes[self.spec.L]
         cdef Py_ssize_t n_arrays = self.n_arrays
         cdef Py_buffer view
         cdef char code = b'd' if floating is double else b'f'
@@ -568,17 +583,19 @@ cdef class Kernel:
         if (type(params) is not list and type(params) is not tuple) or len(params) != n_arrays:
             return None
         for i in range(n_arrays):
-            r = self.shape_buf[2 * i]
-            c = self.shape_buf[2 * i + 1]
-            if not _acquire(params[i], &view, code, 2 if c >= 0 else 1, PyBUF_C_CONTIGUOUS):
+            if not self._param_buffer(params[i], i, code, 0, &view):
                 return None
-            n = r * (c if c >= 0 else 1)
-            if view.shape[0] != r or (c >= 0 and view.shape[1] != c):
-                PyBuffer_Release(&view)
-                return None
+            n = view.len // sizeof(floating)
             memcpy(&theta[off], view.buf, n * sizeof(floating))
             PyBuffer_Release(&view)
             off += n
+        if out is not None:
+            if (type(out) is not list and type(out) is not tuple) or len(out) != n_arrays:
+                return None
+            for i in range(n_arrays):
+                if not self._param_buffer(out[i], i, code, PyBUF_WRITABLE, &view):
+                    return None
+                PyBuffer_Release(&view)
         if not _acquire(X, &view, code, 2, PyBUF_STRIDES):
             return None
         N = view.shape[0]
@@ -610,7 +627,10 @@ cdef class Kernel:
             grads = []
             off = 0
             for i in range(n_arrays):
-                g = _empty(self.shapes[i], _F64 if floating is double else _F32)
+                if out is None:
+                    g = _empty(self.shapes[i], _F64 if floating is double else _F32)
+                else:
+                    g = out[i]
                 PyObject_GetBuffer(g, &view, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE)
                 memcpy(view.buf, &grad[off], view.len)
                 off += view.len // sizeof(floating)
@@ -620,23 +640,23 @@ cdef class Kernel:
             free(grad)
         return sums[0] / sums[1], grads
 
-    def fast_float64(self, params, X, Y, int n_threads):
+    def fast_float64(self, params, X, Y, int n_threads, out=None):
         """value_and_grad's fast path for a float64 net (see _fast)."""
         cdef double *theta = <double *>malloc(self.spec.n_params * sizeof(double))
         if theta == NULL:
             return None
         try:
-            return self._fast(params, X, Y, n_threads, theta)
+            return self._fast(params, X, Y, n_threads, out, theta)
         finally:
             free(theta)
 
-    def fast_float32(self, params, X, Y, int n_threads):
+    def fast_float32(self, params, X, Y, int n_threads, out=None):
         """value_and_grad's fast path for a float32 net (see _fast)."""
         cdef float *theta = <float *>malloc(self.spec.n_params * sizeof(float))
         if theta == NULL:
             return None
         try:
-            return self._fast(params, X, Y, n_threads, theta)
+            return self._fast(params, X, Y, n_threads, out, theta)
         finally:
             free(theta)
 

@@ -43,7 +43,9 @@ class Kernel:
                     grad: Optional[npt.NDArray[np.float32]],
                     out: Optional[npt.NDArray[np.float32]], mode: int, n_threads: int,
                     check_finite: bool, normalize: bool) -> _Result: ...
-    def fast_float64(self, params: object, X: object, Y: object, n_threads: int
+    def fast_float64(self, params: object, X: object, Y: object, n_threads: int,
+                     out: object = None
                      ) -> Optional[tuple[float, list[npt.NDArray[np.float64]]]]: ...
-    def fast_float32(self, params: object, X: object, Y: object, n_threads: int
+    def fast_float32(self, params: object, X: object, Y: object, n_threads: int,
+                     out: object = None
                      ) -> Optional[tuple[float, list[npt.NDArray[np.float32]]]]: ...

@@ -443,29 +443,65 @@ class MLP:
                                n_threads, check_finite)[0])
 
     def value_and_grad(self, params, X, Y, *, sample_weight=None, n_threads=None,
-                       check_finite=True):
+                       check_finite=True, out=None):
         """The loss and its exact gradient with respect to every parameter.
 
         Parameters
         ----------
         params, X, Y, sample_weight, n_threads, check_finite
             As in ``net.loss(params, X, Y, ...)``.
+        out : list of ndarray, optional
+            Arrays to write the gradients into, one per parameter, of its
+            shape and the net's dtype, writable (C-contiguous ones are
+            fastest), not overlapping each other. They are written after the
+            computation, so they may be the arrays of ``params`` themselves.
+            Saves allocating the gradients on every call (a training loop).
 
         Returns
         -------
         loss : float
         grads : list of ndarray
             dL/dW1, [dL/db1], dL/dW2, ... with the shapes of ``params``, in
-            the net's dtype. The arrays are fresh (they share no memory with
-            the inputs).
+            the net's dtype: the arrays of ``out`` if given, else fresh arrays
+            (they share no memory with the inputs).
         """
         if sample_weight is None and check_finite:
             # arrays of the net's dtype and shapes: checked and run at C speed
             nt = (_kernels.max_threads() if n_threads is None
                   else check_n_threads(n_threads, _kernels.max_threads()))
-            result = self._kfast(params, X, Y, nt)
+            result = self._kfast(params, X, Y, nt, out)
             if result is not None:
                 return result
+        if out is not None:
+            out = self._check_out(out)
         loss, grad, _ = self._run(params, X, Y, sample_weight, _kernels.GRAD,
                                   n_threads, check_finite)
-        return float(loss), self._unpack(grad)
+        grads = self._unpack(grad)
+        if out is None:
+            return float(loss), grads
+        for o, g in zip(out, grads):
+            o[...] = g
+        return float(loss), out
+
+    def _check_out(self, out):
+        """`out` of value_and_grad as a list, checked: arrays of the
+        parameters' shapes and the net's dtype, writable."""
+        if not isinstance(out, (list, tuple)):
+            raise TypeError(f"out must be a list of arrays {list(self._names)}; "
+                            f"got {type(out).__name__}")
+        if len(out) != len(self._shapes):
+            raise ValueError(f"out must hold {len(self._shapes)} arrays "
+                             f"{list(self._names)}; got {len(out)}")
+        for i, (o, shape, name) in enumerate(zip(out, self._shapes, self._names)):
+            arg = f"out[{i}] ({name})"
+            if not isinstance(o, np.ndarray):
+                raise TypeError(f"{arg} must be a numpy array of shape {shape} and "
+                                f"dtype {self._dtype.name}; got {type(o).__name__}")
+            if o.dtype != self._dtype:
+                raise TypeError(f"{arg} must have dtype {self._dtype.name} (the "
+                                f"net's); got {o.dtype}")
+            if o.shape != shape:
+                raise ValueError(f"{arg} must have shape {shape}; got shape {o.shape}")
+            if not o.flags.writeable:
+                raise ValueError(f"{arg} must be writable; got a read-only array")
+        return list(out)
