@@ -125,17 +125,27 @@ TN_ALWAYS_INLINE double tn_exp(double x)
  * (x < -745) and 1 (x > 37); subnormal results kept; NaN propagates. */
 static const double tn_sigmoid_lim = 746.0;   /* exp(-746) < DBL_TRUE_MIN/2 */
 
-TN_ALWAYS_INLINE double tn_sigmoid(double x)
+/* exp(-a) = 2^k (E + O) / (E - O) for a >= 0 (or NaN), as used by the
+ * sigmoid and tanh: -a = k ln2 + r, |r| <= ln2/2, and (E + O)/(E - O) the
+ * Pade approximant of exp(r) of degree (6, 6), E its even part, O its odd
+ * part.  Returns k + 1.5 * 2^52 (k in the low mantissa bits). */
+TN_ALWAYS_INLINE double tn_exp_neg_pade(double a, double *ev, double *od)
 {
     const double shift = 6755399441055744.0;           /* 1.5 * 2^52 */
-    double a = fabs(x), kd, k, r, r2, ev, od, p, q, f1, f2;
+    double kd = shift - a * 1.4426950408889634074;
+    double k = kd - shift;
+    double r = (-a - k * 6.93147180369123816490e-01) - k * 1.90821492927058770002e-10;
+    double r2 = r * r;
+    *ev = ((r2 * (1.0 / 665280.0) + 1.0 / 792.0) * r2 + 5.0 / 44.0) * r2 + 1.0;
+    *od = ((r2 * (1.0 / 15840.0) + 1.0 / 66.0) * r2 + 0.5) * r;
+    return kd;
+}
+
+TN_ALWAYS_INLINE double tn_sigmoid(double x)
+{
+    double a = fabs(x), kd, ev, od, p, q, f1, f2;
     a = a > tn_sigmoid_lim ? tn_sigmoid_lim : a;      /* NaN stays NaN */
-    kd = shift - a * 1.4426950408889634074;           /* k in the low bits */
-    k = kd - shift;
-    r = (-a - k * 6.93147180369123816490e-01) - k * 1.90821492927058770002e-10;
-    r2 = r * r;
-    ev = ((r2 * (1.0 / 665280.0) + 1.0 / 792.0) * r2 + 5.0 / 44.0) * r2 + 1.0;
-    od = ((r2 * (1.0 / 15840.0) + 1.0 / 66.0) * r2 + 0.5) * r;
+    kd = tn_exp_neg_pade(a, &ev, &od);
     p = ev + od;
     q = ev - od;
     tn_pow2_split(kd, &f1, &f2);
@@ -153,16 +163,10 @@ static const double tn_tanh_lim = 44.0;
 
 TN_ALWAYS_INLINE double tn_tanh(double x)
 {
-    const double shift = 6755399441055744.0;           /* 1.5 * 2^52 */
-    double a = 2.0 * fabs(x), kd, k, r, r2, ev, od, s;
+    double a = 2.0 * fabs(x), kd, ev, od, s;
     uint64_t bits;
     a = a > tn_tanh_lim ? tn_tanh_lim : a;            /* NaN stays NaN */
-    kd = shift - a * 1.4426950408889634074;
-    k = kd - shift;
-    r = (-a - k * 6.93147180369123816490e-01) - k * 1.90821492927058770002e-10;
-    r2 = r * r;
-    ev = ((r2 * (1.0 / 665280.0) + 1.0 / 792.0) * r2 + 5.0 / 44.0) * r2 + 1.0;
-    od = ((r2 * (1.0 / 15840.0) + 1.0 / 66.0) * r2 + 0.5) * r;
+    kd = tn_exp_neg_pade(a, &ev, &od);
     memcpy(&bits, &kd, sizeof bits);                  /* s = 2^k, k in [-64, 0] */
     bits = (bits - UINT64_C(0x4338000000000000) + 1023) << 52;
     memcpy(&s, &bits, sizeof s);
@@ -218,17 +222,24 @@ TN_ALWAYS_INLINE float tn_expf(float x)
  * |r| <= ln2/2). */
 static const float tn_sigmoidf_lim = 104.0f;  /* expf(-104) < FLT_TRUE_MIN/2 */
 
-TN_ALWAYS_INLINE float tn_sigmoidf(float x)
+/* As tn_exp_neg_pade in float, degree (3, 3); returns k + 1.5 * 2^23. */
+TN_ALWAYS_INLINE float tn_exp_neg_padef(float a, float *ev, float *od)
 {
     const float shift = 12582912.0f;                 /* 1.5 * 2^23 */
-    float a = fabsf(x), kd, k, r, r2, ev, od, p, q, f1, f2;
+    float kd = shift - a * 1.44269504088896341f;
+    float k = kd - shift;
+    float r = (-a - k * 0.693145751953125f) - k * 1.428606765330187045e-06f;
+    float r2 = r * r;
+    *ev = r2 * 0.1f + 1.0f;
+    *od = (r2 * (1.0f / 120.0f) + 0.5f) * r;
+    return kd;
+}
+
+TN_ALWAYS_INLINE float tn_sigmoidf(float x)
+{
+    float a = fabsf(x), kd, ev, od, p, q, f1, f2;
     a = a > tn_sigmoidf_lim ? tn_sigmoidf_lim : a;
-    kd = shift - a * 1.44269504088896341f;
-    k = kd - shift;
-    r = (-a - k * 0.693145751953125f) - k * 1.428606765330187045e-06f;
-    r2 = r * r;
-    ev = r2 * 0.1f + 1.0f;
-    od = (r2 * (1.0f / 120.0f) + 0.5f) * r;
+    kd = tn_exp_neg_padef(a, &ev, &od);
     p = ev + od;
     q = ev - od;
     tn_pow2_splitf(kd, &f1, &f2);
@@ -242,16 +253,10 @@ static const float tn_tanhf_lim = 24.0f;
 
 TN_ALWAYS_INLINE float tn_tanhf(float x)
 {
-    const float shift = 12582912.0f;                 /* 1.5 * 2^23 */
-    float a = 2.0f * fabsf(x), kd, k, r, r2, ev, od, s;
+    float a = 2.0f * fabsf(x), kd, ev, od, s;
     uint32_t bits;
     a = a > tn_tanhf_lim ? tn_tanhf_lim : a;
-    kd = shift - a * 1.44269504088896341f;
-    k = kd - shift;
-    r = (-a - k * 0.693145751953125f) - k * 1.428606765330187045e-06f;
-    r2 = r * r;
-    ev = r2 * 0.1f + 1.0f;
-    od = (r2 * (1.0f / 120.0f) + 0.5f) * r;
+    kd = tn_exp_neg_padef(a, &ev, &od);
     memcpy(&bits, &kd, sizeof bits);
     bits = (bits - UINT32_C(0x4b400000) + 127) << 23;
     memcpy(&s, &bits, sizeof s);
