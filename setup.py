@@ -156,8 +156,12 @@ def extensions():
     # every module includes the same headers: an edit to any rebuilds all
     headers = sorted(glob.glob("src_c/*.h") + glob.glob("tinynet/*.pxd")
                      + glob.glob("tinynet/*.pxi"))
+    # the fast path reads ndarrays through the NumPy C API (built against
+    # NumPy 2, the modules also run on NumPy 1.23 and later)
+    import numpy
     exts = [Extension(name, [name.replace(".", "/") + ".pyx"],
-                      include_dirs=["src_c"], depends=headers,
+                      include_dirs=["src_c", numpy.get_include()], depends=headers,
+                      define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
                       extra_compile_args=[VARIANTS.get(name)] if name in VARIANTS else [])
             for name in MODULES + list(VARIANTS)]
     directives = {

@@ -142,6 +142,8 @@ def test_bad_out_is_named():
         (np.empty(16), TypeError, r"out must be a list of arrays \['W1', 'W2'\]; got ndarray"),
         (good[:1], ValueError, r"out must hold 2 arrays"),
         ([good[0], [[0.0]] * 4], TypeError, r"out\[1\] \(W2\) must be a numpy array"),
+        ([good[0], memoryview(np.empty((4, 1)))], TypeError,
+         r"out\[1\] \(W2\) must be a numpy array"),
         ([good[0], np.empty((4, 1), np.float32)], TypeError,
          r"out\[1\] \(W2\) must have dtype float64 \(the net's\); got float32"),
         ([np.empty((4, 3)), good[1]], ValueError,

@@ -114,6 +114,10 @@ def test_single_sample_and_single_unit_nets():
     assert dW[0, 0] == 16.5 and db[0] == 5.5
 
 
+class _Sub(np.ndarray):
+    """An ndarray subclass, as a user's array type might be."""
+
+
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_fast_path_equals_general_path(dtype):
     # value_and_grad(params, X, Y) with arrays of the net's dtype takes a
@@ -123,8 +127,13 @@ def test_fast_path_equals_general_path(dtype):
         params, X, Y = make_problem(3, net, 50)
         params = [p.astype(dtype) for p in params]
         X, Y = X.astype(dtype), Y.astype(dtype)
+        readonly = X.copy()
+        readonly.flags.writeable = False
         for Xin, Yin in [(X, Y), (np.asfortranarray(X), Y[::-1].copy()[::-1]),
-                         (X, Y[:, 0] if Y.shape[1] == 1 else Y)]:
+                         (X, Y[:, 0] if Y.shape[1] == 1 else Y),
+                         # other buffers, subclasses, read-only and swapped arrays
+                         (memoryview(X), memoryview(Y)), (X.view(_Sub), Y.view(_Sub)),
+                         (readonly, Y), (X, Y.astype(Y.dtype.newbyteorder()))]:
             fast = net.value_and_grad(params, Xin, Yin)
             general = net.value_and_grad(params, Xin, Yin, sample_weight=np.ones(len(X)))
             assert fast[0] == general[0]
@@ -132,10 +141,14 @@ def test_fast_path_equals_general_path(dtype):
                 assert a.dtype == np.dtype(dtype) and a.shape == b.shape
                 np.testing.assert_array_equal(a, b)
                 assert not any(np.shares_memory(a, p) for p in params)
-        # non-native byte order and non-contiguous params fall back, same answer
+        # non-native byte order and non-contiguous params fall back, buffers
+        # that are not ndarrays are read through the buffer protocol: same answer
         swapped = [p.astype(p.dtype.newbyteorder()) for p in params]
         strided = [np.asfortranarray(p) for p in params]
         ref = net.value_and_grad(params, X, Y, sample_weight=np.ones(len(X)))
-        for ps in (swapped, strided):
+        buffers = [memoryview(p) for p in params]
+        for ps in (swapped, strided, buffers):
             got = net.value_and_grad(ps, X.astype(X.dtype.newbyteorder()), Y)
             assert got[0] == ref[0]
+            for a, b in zip(got[1], ref[1]):
+                np.testing.assert_array_equal(a, b)

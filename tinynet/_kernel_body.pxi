@@ -32,12 +32,10 @@ from cpython.buffer cimport (PyObject_GetBuffer, PyObject_CheckBuffer, PyBuffer_
                              PyBUF_WRITABLE)
 
 import numpy as np
+cimport numpy as cnp
 
-# for the outputs of the fast path: np.empty with a cached shape and dtype
-# takes half the time of np.empty_like
-_empty = np.empty
-_F64 = np.dtype(np.float64)
-_F32 = np.dtype(np.float32)
+cnp.import_array()
+
 
 from tinynet._layers cimport (ACT_IDENTITY, ACT_SIGMOID, ACT_TANH, ACT_RELU,
                               ACT_SOFTMAX, TILE, dense_forward,
@@ -77,6 +75,10 @@ cdef enum:
     ST_NO_MEMORY = 3
     ST_PARAMS_NONFINITE = 4
     MAX_CHUNKS_C = 64
+    # a single-threaded call whose block scratch fits in this many doubles
+    # keeps it on the stack (a small N: two mallocs of a few KiB cost about
+    # a tenth of a 32-sample call)
+    STACK_SCRATCH = 2048
 
 # Chunking.  A chunk is worth a thread's start-up and its slot (gradient sums
 # that are zeroed, then added to the others) when it holds enough work; the
@@ -142,6 +144,51 @@ cdef bint _acquire(object obj, Py_buffer *view, char code, int ndim, int flags):
     if view.ndim != ndim or view.format == NULL or view.format[0] != code or view.format[1] != 0:
         PyBuffer_Release(view)
         return False
+    return True
+
+
+cdef struct View:
+    # where an array's items are, read without holding a buffer (the caller
+    # keeps the array alive): data, shape and byte strides, up to 2-D
+    char *data
+    Py_ssize_t shape[2]
+    Py_ssize_t strides[2]
+
+
+cdef bint _view(object obj, char code, int ndim, bint c_contiguous, bint writable,
+                View *v):
+    """Fill `v` if obj is an array of `ndim` dimensions holding native
+    doubles (code 'd') or floats ('f'), C-contiguous and writable where
+    asked; else return False.  ndarrays are read through the NumPy C API
+    (an eighth of the cost of a buffer export); other objects through the
+    buffer protocol."""
+    cdef cnp.ndarray a
+    cdef Py_buffer view
+    cdef int i, flags = PyBUF_STRIDES
+    cdef int typenum = cnp.NPY_DOUBLE if code == b"d" else cnp.NPY_FLOAT
+    if cnp.PyArray_Check(obj):
+        a = <cnp.ndarray>obj
+        if (cnp.PyArray_NDIM(a) != ndim or cnp.PyArray_TYPE(a) != typenum
+                or not cnp.PyArray_ISNOTSWAPPED(a)
+                or (c_contiguous and not cnp.PyArray_IS_C_CONTIGUOUS(a))
+                or (writable and not cnp.PyArray_ISWRITEABLE(a))):
+            return False
+        v.data = <char *>cnp.PyArray_DATA(a)
+        for i in range(ndim):
+            v.shape[i] = cnp.PyArray_DIM(a, i)
+            v.strides[i] = cnp.PyArray_STRIDE(a, i)
+        return True
+    if c_contiguous:
+        flags = PyBUF_C_CONTIGUOUS
+    if writable:
+        flags = flags | PyBUF_WRITABLE
+    if not _acquire(obj, &view, code, ndim, flags):
+        return False
+    v.data = <char *>view.buf
+    for i in range(ndim):
+        v.shape[i] = view.shape[i]
+        v.strides[i] = view.strides[i]
+    PyBuffer_Release(&view)
     return True
 
 
@@ -336,15 +383,23 @@ cdef void run_all(const Spec *sp, const floating *theta, Mat X, Mat Y,
     cdef Py_ssize_t c
     cdef floating *work = NULL
     cdef double *dwork = NULL
+    cdef double stack[STACK_SCRATCH]
+    cdef Py_ssize_t wlen = (sp.work_len * sizeof(floating) + 7) // 8   # in doubles
+    cdef bint on_stack = wlen + sp.dwork_len <= STACK_SCRATCH
     if n_threads <= 1 or n_chunks <= 1:
-        work = <floating *>malloc(sp.work_len * sizeof(floating))
-        dwork = <double *>malloc(sp.dwork_len * sizeof(double))
+        if on_stack:
+            work = <floating *>stack
+            dwork = stack + wlen
+        else:
+            work = <floating *>malloc(sp.work_len * sizeof(floating))
+            dwork = <double *>malloc(sp.dwork_len * sizeof(double))
         for c in range(n_chunks):
             run_chunk(sp, theta, X, Y, sw, c * chunk, min(N, (c + 1) * chunk),
                       work, dwork, slots + c * stride, out, mode, check,
                       status + c, where + c)
-        free(work)
-        free(dwork)
+        if not on_stack:
+            free(work)
+            free(dwork)
         return
     with parallel(num_threads=n_threads):
         work = <floating *>malloc(sp.work_len * sizeof(floating))
@@ -548,18 +603,14 @@ cdef class Kernel:
             raise MemoryError("tinynet: could not allocate the kernel's scratch memory")
         return st, where, sums[0], sums[1]
 
-    cdef bint _param_buffer(self, object obj, Py_ssize_t i, char code, int flags,
-                            Py_buffer *view):
-        """Acquire obj's buffer (with `flags`) if it can hold parameter array i:
-        its shape, items of `code` ('d' or 'f'), C-contiguous.  Else return
-        False, with nothing held."""
+    cdef bint _param_view(self, object obj, Py_ssize_t i, char code, bint writable,
+                          View *v):
+        """Fill `v` if obj can hold parameter array i: its shape, items of
+        `code` ('d' or 'f'), C-contiguous (and writable where asked)."""
         cdef Py_ssize_t r = self.shape_buf[2 * i], c = self.shape_buf[2 * i + 1]
-        if not _acquire(obj, view, code, 2 if c >= 0 else 1, PyBUF_C_CONTIGUOUS | flags):
+        if not _view(obj, code, 2 if c >= 0 else 1, True, writable, v):
             return False
-        if view.shape[0] != r or (c >= 0 and view.shape[1] != c):
-            PyBuffer_Release(view)
-            return False
-        return True
+        return v.shape[0] == r and (c < 0 or v.shape[1] == c)
 
     cdef object _fast(self, object params, object X, object Y, int n_threads,
                       object out, floating *theta):
@@ -570,50 +621,51 @@ cdef class Kernel:
         after the kernel has run). Returns (loss, grads), or None when
         anything differs (the caller then takes the general path, which
         checks everything and raises the right error).  Arrays are read
-        through the buffer protocol, without memoryview objects."""
-        cdef Py_ssize_t i, off = 0, n, N, c, K = self.spec.sizes[self.spec.L]
+        through the NumPy C API (see _view), without memoryview objects."""
+        cdef Py_ssize_t i, off = 0, n, N, K = self.spec.sizes[self.spec.L]
         cdef Py_ssize_t n_arrays = self.n_arrays
-        cdef Py_buffer view
+        cdef View v
         cdef char code = b'd' if floating is double else b'f'
         cdef Mat mx, my
         cdef double sums[2]
         cdef Py_ssize_t where = 0
         cdef floating *grad
+        cdef cnp.npy_intp dims[2]
         cdef int st
+        if n_threads < 1:
+            n_threads = tn_omp_max_threads()
         if (type(params) is not list and type(params) is not tuple) or len(params) != n_arrays:
             return None
         for i in range(n_arrays):
-            if not self._param_buffer(params[i], i, code, 0, &view):
+            if not self._param_view(params[i], i, code, False, &v):
                 return None
-            n = view.len // sizeof(floating)
-            memcpy(&theta[off], view.buf, n * sizeof(floating))
-            PyBuffer_Release(&view)
+            n = v.shape[0] * (v.shape[1] if self.shape_buf[2 * i + 1] >= 0 else 1)
+            memcpy(&theta[off], v.data, n * sizeof(floating))
             off += n
         if out is not None:
             if (type(out) is not list and type(out) is not tuple) or len(out) != n_arrays:
                 return None
             for i in range(n_arrays):
-                if not self._param_buffer(out[i], i, code, PyBUF_WRITABLE, &view):
+                # ndarrays only, as on the general path
+                if not cnp.PyArray_Check(out[i]):
                     return None
-                PyBuffer_Release(&view)
-        if not _acquire(X, &view, code, 2, PyBUF_STRIDES):
+                if not self._param_view(out[i], i, code, True, &v):
+                    return None
+        if not _view(X, code, 2, False, False, &v):
             return None
-        N = view.shape[0]
-        mx = Mat(<const char *>view.buf, view.strides[0], view.strides[1])
-        c = view.shape[1]
-        PyBuffer_Release(&view)        # X stays alive: the caller holds it
-        if N == 0 or c != self.spec.sizes[0]:
+        N = v.shape[0]
+        if N == 0 or v.shape[1] != self.spec.sizes[0]:
             return None
-        if _acquire(Y, &view, code, 2, PyBUF_STRIDES):
-            ok = view.shape[0] == N and view.shape[1] == K
-            my = Mat(<const char *>view.buf, view.strides[0], view.strides[1])
-        elif K == 1 and _acquire(Y, &view, code, 1, PyBUF_STRIDES):
-            ok = view.shape[0] == N
-            my = Mat(<const char *>view.buf, view.strides[0], 0)
+        mx = Mat(<const char *>v.data, v.strides[0], v.strides[1])
+        if _view(Y, code, 2, False, False, &v):
+            if v.shape[0] != N or v.shape[1] != K:
+                return None
+            my = Mat(<const char *>v.data, v.strides[0], v.strides[1])
+        elif K == 1 and _view(Y, code, 1, False, False, &v):
+            if v.shape[0] != N:
+                return None
+            my = Mat(<const char *>v.data, v.strides[0], 0)
         else:
-            return None
-        PyBuffer_Release(&view)
-        if not ok:
             return None
         grad = <floating *>malloc(self.spec.n_params * sizeof(floating))
         if grad == NULL:
@@ -628,20 +680,29 @@ cdef class Kernel:
             off = 0
             for i in range(n_arrays):
                 if out is None:
-                    g = _empty(self.shapes[i], _F64 if floating is double else _F32)
+                    # (PyArray_EMPTY: a fifth of the cost of np.empty from here)
+                    dims[0] = self.shape_buf[2 * i]
+                    dims[1] = self.shape_buf[2 * i + 1]
+                    g = cnp.PyArray_EMPTY(1 if dims[1] < 0 else 2, dims,
+                                          cnp.NPY_DOUBLE if floating is double
+                                          else cnp.NPY_FLOAT, 0)
                 else:
                     g = out[i]
-                PyObject_GetBuffer(g, &view, PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE)
-                memcpy(view.buf, &grad[off], view.len)
-                off += view.len // sizeof(floating)
-                PyBuffer_Release(&view)
+                # out[i] was checked above; the kernel ran without the GIL,
+                # so check again (another thread may have changed the list)
+                if not self._param_view(g, i, code, True, &v):
+                    return None
+                n = v.shape[0] * (v.shape[1] if self.shape_buf[2 * i + 1] >= 0 else 1)
+                memcpy(v.data, &grad[off], n * sizeof(floating))
+                off += n
                 grads.append(g)
         finally:
             free(grad)
         return sums[0] / sums[1], grads
 
     def fast_float64(self, params, X, Y, int n_threads, out=None):
-        """value_and_grad's fast path for a float64 net (see _fast)."""
+        """value_and_grad's fast path for a float64 net (see _fast);
+        n_threads 0: as many as OpenMP would use now."""
         cdef double *theta = <double *>malloc(self.spec.n_params * sizeof(double))
         if theta == NULL:
             return None

@@ -467,7 +467,7 @@ class MLP:
         """
         if sample_weight is None and check_finite:
             # arrays of the net's dtype and shapes: checked and run at C speed
-            nt = (_kernels.max_threads() if n_threads is None
+            nt = (0 if n_threads is None      # 0: the kernel asks OpenMP
                   else check_n_threads(n_threads, _kernels.max_threads()))
             result = self._kfast(params, X, Y, nt, out)
             if result is not None:
