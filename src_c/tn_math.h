@@ -347,4 +347,24 @@ TN_ALWAYS_INLINE int tn_any_nonfinite_f(const float *a, ptrdiff_t n)
     return acc != 0.0f;
 }
 
+/* Whether a[0..n) holds a weight that is not a finite, non-negative number:
+ * as above, plus one for each negative value (-0.0 is not negative). */
+TN_ALWAYS_INLINE int tn_any_bad_weight_d(const double *a, ptrdiff_t n)
+{
+    double acc = 0.0;
+    ptrdiff_t i;
+    TN_SIMD_SUM(acc)
+    for (i = 0; i < n; i++) acc += a[i] * 0.0 + (a[i] < 0.0 ? 1.0 : 0.0);
+    return acc != 0.0;
+}
+
+TN_ALWAYS_INLINE int tn_any_bad_weight_f(const float *a, ptrdiff_t n)
+{
+    float acc = 0.0f;
+    ptrdiff_t i;
+    TN_SIMD_SUM(acc)
+    for (i = 0; i < n; i++) acc += a[i] * 0.0f + (a[i] < 0.0f ? 1.0f : 0.0f);
+    return acc != 0.0f;
+}
+
 #endif /* TN_MATH_H */

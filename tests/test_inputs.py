@@ -120,13 +120,15 @@ class _Sub(np.ndarray):
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_fast_path_equals_general_path(dtype):
-    # value_and_grad(params, X, Y) with arrays of the net's dtype takes a
-    # C-level fast path; sample weights (here all ones) take the general one
+    # value_and_grad with arrays of the net's dtype takes a C-level fast
+    # path; weights given as a list (not a buffer) take the general one, and
+    # weights of ones give the unweighted answer exactly
     for net in (tinynet.MLP(dtype=dtype),
                 tinynet.MLP((4, 6, 3), "tanh", "softmax", "ce", True, dtype)):
         params, X, Y = make_problem(3, net, 50)
         params = [p.astype(dtype) for p in params]
         X, Y = X.astype(dtype), Y.astype(dtype)
+        ones = [1.0] * len(X)
         readonly = X.copy()
         readonly.flags.writeable = False
         for Xin, Yin in [(X, Y), (np.asfortranarray(X), Y[::-1].copy()[::-1]),
@@ -135,17 +137,58 @@ def test_fast_path_equals_general_path(dtype):
                          (memoryview(X), memoryview(Y)), (X.view(_Sub), Y.view(_Sub)),
                          (readonly, Y), (X, Y.astype(Y.dtype.newbyteorder()))]:
             fast = net.value_and_grad(params, Xin, Yin)
-            general = net.value_and_grad(params, Xin, Yin, sample_weight=np.ones(len(X)))
+            general = net.value_and_grad(params, Xin, Yin, sample_weight=ones)
             assert fast[0] == general[0]
             for a, b in zip(fast[1], general[1]):
                 assert a.dtype == np.dtype(dtype) and a.shape == b.shape
                 np.testing.assert_array_equal(a, b)
                 assert not any(np.shares_memory(a, p) for p in params)
+        # weights: contiguous vectors of the net's dtype on the fast path,
+        # anything else on the general one, with the same answer
+        w = np.random.default_rng(5).random(len(X)).astype(dtype)
+        w[3] = 0.0
+        ref = net.value_and_grad(params, X, Y, sample_weight=w.tolist())
+        other = w.astype("float32" if dtype == "float64" else "float64")
+        strided = np.repeat(w, 2)[::2]
+        for weights, fast in ((w, True), (strided, False), (other, False),
+                              (memoryview(w), True)):
+            took = net._kfast(tinynet._kernels.GRAD, params, X, Y, weights, True, 1, None)
+            assert (took is not None) == fast
+            got = net.value_and_grad(params, X, Y, sample_weight=weights)
+            expected = (ref if weights is not other else
+                        net.value_and_grad(params, X, Y, sample_weight=other.tolist()))
+            assert got[0] == expected[0]
+            for a, b in zip(got[1], expected[1]):
+                np.testing.assert_array_equal(a, b)
+        # predict and the loss: the same on either path (X as a list, weights
+        # as a list take the general one)
+        assert type(net.predict(params, X)) is np.ndarray
+        np.testing.assert_array_equal(net.predict(params, X), net.predict(params, X.tolist()))
+        np.testing.assert_array_equal(net.predict(params, X.view(_Sub)),
+                                      net.predict(params, X.tolist()))
+        for weights in (None, w, memoryview(w)):
+            general = ones if weights is None else w.tolist()
+            assert (net.loss(params, X, Y, sample_weight=weights)
+                    == net.loss(params, X, Y, sample_weight=general))
+            np.testing.assert_allclose(
+                net.loss(params, X, Y, sample_weight=weights),
+                net.value_and_grad(params, X, Y, sample_weight=general)[0],
+                rtol=1e-12 if dtype == "float64" else 1e-5)
+        # check_finite=False: the same sums, on either path
+        for weights in (None, w):
+            fast = net.value_and_grad(params, X, Y, sample_weight=weights,
+                                      check_finite=False)
+            general = net.value_and_grad(params, X, Y, check_finite=False,
+                                         sample_weight=ones if weights is None
+                                         else w.tolist())
+            assert fast[0] == general[0]
+            for a, b in zip(fast[1], general[1]):
+                np.testing.assert_array_equal(a, b)
         # non-native byte order and non-contiguous params fall back, buffers
         # that are not ndarrays are read through the buffer protocol: same answer
         swapped = [p.astype(p.dtype.newbyteorder()) for p in params]
         strided = [np.asfortranarray(p) for p in params]
-        ref = net.value_and_grad(params, X, Y, sample_weight=np.ones(len(X)))
+        ref = net.value_and_grad(params, X, Y, sample_weight=ones)
         buffers = [memoryview(p) for p in params]
         for ps in (swapped, strided, buffers):
             got = net.value_and_grad(ps, X.astype(X.dtype.newbyteorder()), Y)

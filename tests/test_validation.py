@@ -124,6 +124,10 @@ def test_bias_shapes_are_checked():
     (-np.ones(10), ValueError, ["sample_weight", "non-negative"]),
     (np.zeros(10), ValueError, ["sample_weight", "positive sum"]),
     (np.full(10, np.nan), ValueError, ["sample_weight", "NaN"]),
+    # one bad weight among good ones (the C fast path checks every weight)
+    (np.r_[np.ones(9), -1e-300], ValueError, ["sample_weight", "non-negative"]),
+    (np.r_[np.ones(9), np.inf], ValueError, ["sample_weight", "infinity"]),
+    (np.r_[np.nan, np.ones(9)], ValueError, ["sample_weight", "NaN"]),
     (np.ones(10, dtype=complex), TypeError, ["sample_weight", "complex"]),
 ])
 def test_bad_sample_weight(net, good, w, exc, words):
@@ -156,16 +160,22 @@ def test_nonfinite_X_and_Y_named_with_row(net, bad, N, row):
             call()
     X[row, 1] = 0.0
     Y[row] = bad
-    with pytest.raises(ValueError, match=rf"Y contains NaN or infinity \(first at row {row}\)"):
-        net.value_and_grad(params, X, Y)
+    for call in (lambda: net.value_and_grad(params, X, Y),
+                 lambda: net.loss(params, X, Y)):
+        with pytest.raises(ValueError,
+                           match=rf"Y contains NaN or infinity \(first at row {row}\)"):
+            call()
 
 
 def test_nonfinite_params_named(net, good):
     params, X, Y = good
     params[1] = params[1].copy()
     params[1][2, 0] = np.nan
-    with pytest.raises(ValueError, match=r"params\[1\] \(W2\) contains NaN"):
-        net.value_and_grad(params, X, Y)
+    for call in (lambda: net.value_and_grad(params, X, Y),
+                 lambda: net.loss(params, X, Y),
+                 lambda: net.predict(params, X)):
+        with pytest.raises(ValueError, match=r"params\[1\] \(W2\) contains NaN"):
+            call()
 
 
 def test_check_finite_false_skips_the_check(net, good):
@@ -213,3 +223,20 @@ def test_bad_inputs_never_crash(tmp_path):
                           text=True, timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.startswith("ok")
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("bad,words", [(-1e-30, "non-negative"), (np.inf, "infinity"),
+                                       (-np.inf, "infinity"), (np.nan, "NaN")])
+def test_one_bad_weight_of_the_nets_dtype_is_caught(dtype, bad, words):
+    # weights of the net's dtype are checked in C (vector loops: the bad one
+    # at the start, in the middle, in the tail)
+    net = tinynet.MLP(dtype=dtype)
+    params = net.init(0)
+    X = np.ones((37, 3), dtype)
+    Y = np.ones((37, 1), dtype)
+    for i in (0, 17, 36):
+        w = np.ones(37, dtype)
+        w[i] = bad
+        with pytest.raises(ValueError, match=f"sample_weight.*{words}"):
+            net.value_and_grad(params, X, Y, sample_weight=w)

@@ -15,6 +15,8 @@ cdef extern from "tn_math.h" nogil:
     double tn_sum_f(const float *a, Py_ssize_t n)
     bint tn_any_nonfinite_d(const double *a, Py_ssize_t n)
     bint tn_any_nonfinite_f(const float *a, Py_ssize_t n)
+    bint tn_any_bad_weight_d(const double *a, Py_ssize_t n)
+    bint tn_any_bad_weight_f(const float *a, Py_ssize_t n)
     void tn_rows_to_block_d(const double *X, Py_ssize_t f, double *A, Py_ssize_t bs,
                             Py_ssize_t n)
     void tn_rows_to_block_f(const float *X, Py_ssize_t f, float *A, Py_ssize_t bs,
@@ -44,6 +46,14 @@ cdef inline bint any_nonfinite(const floating *a, Py_ssize_t n) noexcept nogil:
         return tn_any_nonfinite_d(a, n)
     else:
         return tn_any_nonfinite_f(a, n)
+
+
+cdef inline bint any_bad_weight(const floating *a, Py_ssize_t n) noexcept nogil:
+    """Whether a[0..n) holds NaN, +-inf or a negative number."""
+    if floating is double:
+        return tn_any_bad_weight_d(a, n)
+    else:
+        return tn_any_bad_weight_f(a, n)
 
 
 cdef inline floating sigmoid(floating x) noexcept nogil:

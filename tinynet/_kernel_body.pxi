@@ -40,8 +40,8 @@ cnp.import_array()
 from tinynet._layers cimport (ACT_IDENTITY, ACT_SIGMOID, ACT_TANH, ACT_RELU,
                               ACT_SOFTMAX, TILE, dense_forward,
                               dense_backward, backprop)
-from tinynet._cmath cimport (any_nonfinite, rows_to_block, tn_dot_d, tn_sum_d, tn_exp, tn_expf,
-                             tn_bce_from_logit, sigmoid, tanh)
+from tinynet._cmath cimport (any_nonfinite, any_bad_weight, rows_to_block, tn_dot_d,
+                             tn_sum_d, tn_exp, tn_expf, tn_bce_from_logit, sigmoid, tanh)
 from tinynet._heads cimport (LOSS_MSE, LOSS_BCE, LOSS_CE, head,
                              output_activate)
 
@@ -612,24 +612,31 @@ cdef class Kernel:
             return False
         return v.shape[0] == r and (c < 0 or v.shape[1] == c)
 
-    cdef object _fast(self, object params, object X, object Y, int n_threads,
+    cdef object _fast(self, int mode, object params, object X, object Y,
+                      object sample_weight, bint check_finite, int n_threads,
                       object out, floating *theta):
-        """value_and_grad for the common case, checked at C speed: params a
-        list of C-contiguous arrays of the right dtype and shapes, X and Y
-        arrays of that dtype and shape, `out` None or a list of writable
-        C-contiguous arrays like params (the gradients are written there,
-        after the kernel has run). Returns (loss, grads), or None when
-        anything differs (the caller then takes the general path, which
-        checks everything and raises the right error).  Arrays are read
-        through the NumPy C API (see _view), without memoryview objects."""
+        """predict (mode PREDICT), the loss (LOSS) or value_and_grad (GRAD)
+        for the common case, checked at C speed: params a list of
+        C-contiguous arrays of the right dtype and shapes, X and Y arrays of
+        that dtype and shape, sample_weight None or a contiguous vector of
+        that dtype (finite, non-negative, with a positive sum), `out` (GRAD)
+        None or a list of writable C-contiguous arrays like params (the
+        gradients are written there, after the kernel has run).  Returns the
+        predictions, the loss or (loss, grads); None when anything differs
+        or the kernel finds NaN or infinity (the caller then takes the
+        general path, which checks everything and raises the right error).
+        Arrays are read through the NumPy C API (see _view), without
+        memoryview objects."""
         cdef Py_ssize_t i, off = 0, n, N, K = self.spec.sizes[self.spec.L]
         cdef Py_ssize_t n_arrays = self.n_arrays
         cdef View v
         cdef char code = b'd' if floating is double else b'f'
-        cdef Mat mx, my
+        cdef int typenum = cnp.NPY_DOUBLE if floating is double else cnp.NPY_FLOAT
+        cdef Mat mx, my = Mat(NULL, 0, 0)
         cdef double sums[2]
         cdef Py_ssize_t where = 0
         cdef floating *grad
+        cdef const floating *sw = NULL
         cdef cnp.npy_intp dims[2]
         cdef int st
         if n_threads < 1:
@@ -657,6 +664,16 @@ cdef class Kernel:
         if N == 0 or v.shape[1] != self.spec.sizes[0]:
             return None
         mx = Mat(<const char *>v.data, v.strides[0], v.strides[1])
+
+        if mode == MODE_PREDICT:
+            dims[0] = N
+            dims[1] = K
+            pred = cnp.PyArray_EMPTY(2, dims, typenum, 0)
+            st = self._core(theta, mx, my, sw, N, <floating *>NULL,
+                            <floating *>cnp.PyArray_DATA(pred), MODE_PREDICT,
+                            n_threads, check_finite, True, sums, &where)
+            return pred if st == ST_OK else None
+
         if _view(Y, code, 2, False, False, &v):
             if v.shape[0] != N or v.shape[1] != K:
                 return None
@@ -667,14 +684,29 @@ cdef class Kernel:
             my = Mat(<const char *>v.data, v.strides[0], 0)
         else:
             return None
+        if sample_weight is not None:
+            if not _view(sample_weight, code, 1, False, False, &v):
+                return None
+            if v.shape[0] != N or (N > 1 and v.strides[0] != sizeof(floating)):
+                return None
+            sw = <const floating *>v.data
+            if any_bad_weight(sw, N):
+                return None
+
+        if mode == MODE_LOSS:
+            st = self._core(theta, mx, my, sw, N, <floating *>NULL, <floating *>NULL,
+                            MODE_LOSS, n_threads, check_finite, True, sums, &where)
+            if st != ST_OK or not sums[1] > 0:    # (weights all zero)
+                return None
+            return sums[0] / sums[1]
+
         grad = <floating *>malloc(self.spec.n_params * sizeof(floating))
         if grad == NULL:
             return None
         try:
-            st = self._core(theta, mx, my, <const floating *>NULL, N, grad,
-                            <floating *>NULL, MODE_GRAD, n_threads, True, True,
-                            sums, &where)
-            if st != ST_OK:
+            st = self._core(theta, mx, my, sw, N, grad, <floating *>NULL, MODE_GRAD,
+                            n_threads, check_finite, True, sums, &where)
+            if st != ST_OK or not sums[1] > 0:
                 return None
             grads = []
             off = 0
@@ -683,9 +715,7 @@ cdef class Kernel:
                     # (PyArray_EMPTY: a fifth of the cost of np.empty from here)
                     dims[0] = self.shape_buf[2 * i]
                     dims[1] = self.shape_buf[2 * i + 1]
-                    g = cnp.PyArray_EMPTY(1 if dims[1] < 0 else 2, dims,
-                                          cnp.NPY_DOUBLE if floating is double
-                                          else cnp.NPY_FLOAT, 0)
+                    g = cnp.PyArray_EMPTY(1 if dims[1] < 0 else 2, dims, typenum, 0)
                 else:
                     g = out[i]
                 # out[i] was checked above; the kernel ran without the GIL,
@@ -700,24 +730,29 @@ cdef class Kernel:
             free(grad)
         return sums[0] / sums[1], grads
 
-    def fast_float64(self, params, X, Y, int n_threads, out=None):
-        """value_and_grad's fast path for a float64 net (see _fast);
-        n_threads 0: as many as OpenMP would use now."""
+    def fast_float64(self, int mode, params, X, Y, sample_weight, bint check_finite,
+                     int n_threads, out=None):
+        """The fast path of predict, the loss and value_and_grad for a
+        float64 net (see _fast); n_threads 0: as many as OpenMP would use
+        now."""
         cdef double *theta = <double *>malloc(self.spec.n_params * sizeof(double))
         if theta == NULL:
             return None
         try:
-            return self._fast(params, X, Y, n_threads, out, theta)
+            return self._fast(mode, params, X, Y, sample_weight, check_finite,
+                              n_threads, out, theta)
         finally:
             free(theta)
 
-    def fast_float32(self, params, X, Y, int n_threads, out=None):
-        """value_and_grad's fast path for a float32 net (see _fast)."""
+    def fast_float32(self, int mode, params, X, Y, sample_weight, bint check_finite,
+                     int n_threads, out=None):
+        """As fast_float64, for a float32 net."""
         cdef float *theta = <float *>malloc(self.spec.n_params * sizeof(float))
         if theta == NULL:
             return None
         try:
-            return self._fast(params, X, Y, n_threads, out, theta)
+            return self._fast(mode, params, X, Y, sample_weight, check_finite,
+                              n_threads, out, theta)
         finally:
             free(theta)
 

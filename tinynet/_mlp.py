@@ -7,6 +7,9 @@ from tinynet._validation import (as_real_array, check_n_threads,
                                  check_sample_weight, check_X, check_Y,
                                  first_nonfinite_row)
 
+# the kernel's modes, looked up once (the fast paths pass them on every call)
+_PREDICT, _LOSS, _GRAD = _kernels.PREDICT, _kernels.LOSS, _kernels.GRAD
+
 HIDDEN_ACTIVATIONS = ("sigmoid", "tanh", "relu", "identity")
 OUTPUTS = ("sigmoid", "identity", "softmax")
 LOSSES = ("mse", "bce", "ce")
@@ -51,8 +54,10 @@ class _CallableName(str):
         obj._fn = fn
         return obj
 
-    def __call__(self, params, X, Y, **kwargs):
-        return self._fn(params, X, Y, **kwargs)
+    def __call__(self, params, X, Y, *, sample_weight=None, n_threads=None,
+                 check_finite=True):
+        return self._fn(params, X, Y, sample_weight=sample_weight, n_threads=n_threads,
+                        check_finite=check_finite)
 
     def __reduce__(self):
         return (str, (str(self),))
@@ -118,6 +123,8 @@ class MLP:
         self._activation = _check_choice(activation, "activation", HIDDEN_ACTIVATIONS)
         self._output = _check_choice(output, "output", OUTPUTS)
         self._loss = _check_choice(loss, "loss", LOSSES)
+        # made once: net.loss(params, X, Y) is called in loops
+        self._loss_callable = _CallableName(self._loss, self._loss_value)
         if self._output not in LOSS_OUTPUTS[self._loss]:
             raise ValueError(f"loss={loss!r} needs output in {LOSS_OUTPUTS[loss]}; "
                              f"got output={output!r}")
@@ -163,7 +170,7 @@ class MLP:
     activation = property(lambda self: self._activation, doc="Hidden activation.")
     output = property(lambda self: self._output, doc="Output activation.")
     loss_name = property(lambda self: self._loss, doc="The loss's name, a plain str.")
-    loss = property(lambda self: _CallableName(self._loss, self._loss_value),
+    loss = property(lambda self: self._loss_callable,
                     doc="The loss's name, callable as net.loss(params, X, Y) "
                         "(see _loss_value).")
     bias = property(lambda self: self._bias, doc="Whether layers have biases.")
@@ -414,6 +421,12 @@ class MLP:
         -------
         yhat : ndarray, shape (N, sizes[-1]), the net's dtype
         """
+        # arrays of the net's dtype and shapes: checked and run at C speed
+        # (n_threads 0: the kernel asks OpenMP)
+        nt = 0 if n_threads is None else check_n_threads(n_threads, _kernels.max_threads())
+        result = self._kfast(_PREDICT, params, X, None, None, check_finite, nt)
+        if result is not None:
+            return result
         return self._run(params, X, None, None, _kernels.PREDICT, n_threads,
                          check_finite)
 
@@ -439,6 +452,11 @@ class MLP:
         -------
         loss : float
         """
+        nt = 0 if n_threads is None else check_n_threads(n_threads, _kernels.max_threads())
+        result = self._kfast(_LOSS, params, X, Y, sample_weight,
+                             check_finite, nt)
+        if result is not None:
+            return result
         return float(self._run(params, X, Y, sample_weight, _kernels.LOSS,
                                n_threads, check_finite)[0])
 
@@ -465,13 +483,11 @@ class MLP:
             the net's dtype: the arrays of ``out`` if given, else fresh arrays
             (they share no memory with the inputs).
         """
-        if sample_weight is None and check_finite:
-            # arrays of the net's dtype and shapes: checked and run at C speed
-            nt = (0 if n_threads is None      # 0: the kernel asks OpenMP
-                  else check_n_threads(n_threads, _kernels.max_threads()))
-            result = self._kfast(params, X, Y, nt, out)
-            if result is not None:
-                return result
+        nt = 0 if n_threads is None else check_n_threads(n_threads, _kernels.max_threads())
+        result = self._kfast(_GRAD, params, X, Y, sample_weight,
+                             check_finite, nt, out)
+        if result is not None:
+            return result
         if out is not None:
             out = self._check_out(out)
         loss, grad, _ = self._run(params, X, Y, sample_weight, _kernels.GRAD,
