@@ -3,7 +3,8 @@
  *
  *     G[k][j] += sum_{s < n} A[k][s] * D[j][s]        (G += A D^T, in double)
  *
- * A is (fin, bs) and D is (fout, bs), feature-major as in _layers.pxd, n a
+ * A is (fin, bs) and D is (fout, bs), feature-major as in _layers.pxd, G is
+ * (fin, fout) with rows ldg apart (a block of columns of a wider G), n a
  * multiple of 2 TN_LANES (the kernels pad to TN_TILE = 16 samples and keep
  * the padding lanes of D at zero).
  *
@@ -120,12 +121,12 @@ static inline void tn_gemm_tile_f(const float *A, const float *D, double *G, ptr
 
 #define TN_GEMM(NAME, TILE, T)                                                   \
 TN_KERNEL void NAME(const T *A, const T *D, double *G, ptrdiff_t fin,       \
-                        ptrdiff_t fout, ptrdiff_t n, ptrdiff_t bs)               \
+                        ptrdiff_t fout, ptrdiff_t ldg, ptrdiff_t n, ptrdiff_t bs) \
 {                                                                                \
     ptrdiff_t k0, j0;                                                            \
     for (k0 = 0; k0 < fin; k0 += TN_KT)                                          \
         for (j0 = 0; j0 < fout; j0 += TN_JT)                                     \
-            TILE(A + k0 * bs, D + j0 * bs, G + k0 * fout + j0, fout, n, bs,     \
+            TILE(A + k0 * bs, D + j0 * bs, G + k0 * ldg + j0, ldg, n, bs,       \
                  (int)(fin - k0 < TN_KT ? fin - k0 : TN_KT),                     \
                  (int)(fout - j0 < TN_JT ? fout - j0 : TN_JT));                  \
 }
@@ -134,9 +135,12 @@ TN_GEMM(tn_gemm_at_f, tn_gemm_tile_f, float)
 
 /*
  * The same sum for wide layers, as outer products: with D transposed to
- * Dt (n, fout), G[k][j0 .. j0 + 2 TN_LANES) += A[k][s] * Dt[s][j0 ..] for
+ * Dt (n, ncols), G[k][j0 .. j0 + 2 TN_LANES) += A[k][s] * Dt[s][j0 ..] for
  * TN_OK rows k at once, the 2 x TN_OK vectors of G held in registers over
  * all s; no horizontal sums. Each G entry is summed over s in order.
+ * ncols is a multiple of the tile's width, TN_WIDE columns (2 TN_WIDE in
+ * float); the columns after the last whole tile are left to the dot-product
+ * form above (_layers.pxd), which vectorises over samples.
  */
 #if defined(__AVX512F__)
 #  define TN_OK 12
@@ -145,23 +149,22 @@ TN_GEMM(tn_gemm_at_f, tn_gemm_tile_f, float)
 #else
 #  define TN_OK 2
 #endif
-static inline tn_vd tn_load_vd(const double *p) { return tn_load_d(p); }
 #define TN_GEMM_OUTER(NAME, T, LOAD)                                             \
-TN_KERNEL void NAME(const T *A, const T *Dt, double *G, ptrdiff_t fin,      \
-                        ptrdiff_t fout, ptrdiff_t n, ptrdiff_t bs)               \
+TN_KERNEL void NAME(const T *A, const T *Dt, double *G, ptrdiff_t fin,           \
+                    ptrdiff_t ncols, ptrdiff_t ldg, ptrdiff_t n, ptrdiff_t bs)   \
 {                                                                                \
-    ptrdiff_t k0, j0, s, j;                                                      \
+    ptrdiff_t k0, j0, s;                                                         \
     int kk, kb;                                                                  \
     for (k0 = 0; k0 < fin; k0 += TN_OK) {                                        \
         const T *a[TN_OK];                                                       \
         kb = (int)(fin - k0 < TN_OK ? fin - k0 : TN_OK);                         \
         for (kk = 0; kk < TN_OK; kk++) a[kk] = A + (k0 + (kk < kb ? kk : 0)) * bs; \
-        for (j0 = 0; j0 + 2 * TN_LANES <= fout; j0 += 2 * TN_LANES) {            \
+        for (j0 = 0; j0 + 2 * TN_LANES <= ncols; j0 += 2 * TN_LANES) {           \
             tn_vd acc[TN_OK][2];                                                 \
             for (kk = 0; kk < TN_OK; kk++) acc[kk][0] = acc[kk][1] = (tn_vd){0};  \
             for (s = 0; s < n; s++) {                                            \
-                const tn_vd d0 = LOAD(Dt + s * fout + j0);                       \
-                const tn_vd d1 = LOAD(Dt + s * fout + j0 + TN_LANES);            \
+                const tn_vd d0 = LOAD(Dt + s * ncols + j0);                      \
+                const tn_vd d1 = LOAD(Dt + s * ncols + j0 + TN_LANES);           \
                 for (kk = 0; kk < TN_OK; kk++) {                                 \
                     const double av = (double)a[kk][s];                          \
                     acc[kk][0] += d0 * av;                                       \
@@ -169,7 +172,7 @@ TN_KERNEL void NAME(const T *A, const T *Dt, double *G, ptrdiff_t fin,      \
                 }                                                                \
             }                                                                    \
             for (kk = 0; kk < kb; kk++) {                                        \
-                double *g = G + (k0 + kk) * fout + j0;                           \
+                double *g = G + (k0 + kk) * ldg + j0;                            \
                 tn_vd g0 = tn_load_d(g), g1 = tn_load_d(g + TN_LANES);           \
                 g0 += acc[kk][0];                                                \
                 g1 += acc[kk][1];                                                \
@@ -177,12 +180,6 @@ TN_KERNEL void NAME(const T *A, const T *Dt, double *G, ptrdiff_t fin,      \
                 memcpy(g + TN_LANES, &g1, sizeof g1);                            \
             }                                                                    \
         }                                                                        \
-        for (j = j0; j < fout; j++)                /* the last few columns */    \
-            for (kk = 0; kk < kb; kk++) {                                        \
-                double t = 0.0;                                                  \
-                for (s = 0; s < n; s++) t += (double)a[kk][s] * Dt[s * fout + j]; \
-                G[(k0 + kk) * fout + j] += t;                                    \
-            }                                                                    \
     }                                                                            \
 }
 TN_GEMM_OUTER(tn_gemm_outer_d, double, tn_load_d)
@@ -203,38 +200,32 @@ static inline void tn_gemm_outer_add_f(double *g, tn_vf2 v)
     memcpy(g + TN_LANES, &g1, sizeof g1);
 }
 TN_KERNEL void tn_gemm_outer_f(const float *A, const float *Dt, double *G, ptrdiff_t fin,
-                                   ptrdiff_t fout, ptrdiff_t n, ptrdiff_t bs)
+                               ptrdiff_t ncols, ptrdiff_t ldg, ptrdiff_t n, ptrdiff_t bs)
 {
     const ptrdiff_t FL = 2 * TN_LANES;
-    ptrdiff_t k0, j0, s, s0, s1, j;
+    ptrdiff_t k0, j0, s, s0, s1;
     int kk, kb;
     for (k0 = 0; k0 < fin; k0 += TN_OK) {
         const float *a[TN_OK];
         kb = (int)(fin - k0 < TN_OK ? fin - k0 : TN_OK);
         for (kk = 0; kk < TN_OK; kk++) a[kk] = A + (k0 + (kk < kb ? kk : 0)) * bs;
-        for (j0 = 0; j0 + 2 * FL <= fout; j0 += 2 * FL)
+        for (j0 = 0; j0 + 2 * FL <= ncols; j0 += 2 * FL)
             for (s0 = 0; s0 < n; s0 = s1) {
                 tn_vf2 acc[TN_OK][2];
                 s1 = n - s0 < TN_OSUM ? n : s0 + TN_OSUM;
                 for (kk = 0; kk < TN_OK; kk++) acc[kk][0] = acc[kk][1] = (tn_vf2){0};
                 for (s = s0; s < s1; s++) {
-                    const tn_vf2 d0 = tn_load_f2(Dt + s * fout + j0);
-                    const tn_vf2 d1 = tn_load_f2(Dt + s * fout + j0 + FL);
+                    const tn_vf2 d0 = tn_load_f2(Dt + s * ncols + j0);
+                    const tn_vf2 d1 = tn_load_f2(Dt + s * ncols + j0 + FL);
                     for (kk = 0; kk < TN_OK; kk++) {
                         acc[kk][0] += d0 * a[kk][s];
                         acc[kk][1] += d1 * a[kk][s];
                     }
                 }
                 for (kk = 0; kk < kb; kk++) {
-                    tn_gemm_outer_add_f(G + (k0 + kk) * fout + j0, acc[kk][0]);
-                    tn_gemm_outer_add_f(G + (k0 + kk) * fout + j0 + FL, acc[kk][1]);
+                    tn_gemm_outer_add_f(G + (k0 + kk) * ldg + j0, acc[kk][0]);
+                    tn_gemm_outer_add_f(G + (k0 + kk) * ldg + j0 + FL, acc[kk][1]);
                 }
-            }
-        for (j = j0; j < fout; j++)                /* the last few columns */
-            for (kk = 0; kk < kb; kk++) {
-                double t = 0.0;
-                for (s = 0; s < n; s++) t += (double)a[kk][s] * Dt[s * fout + j];
-                G[(k0 + kk) * fout + j] += t;
             }
     }
 }
@@ -289,7 +280,7 @@ TN_DENSE_TILE(tn_dense_tile2_f, float, tn_vf2, (2 * TN_LANES), 2 * TN_TILE / (2 
 #  define TN_LANES 8
 #define TN_GEMM_PLAIN(NAME, T)                                                   \
 static inline void NAME(const T *A, const T *D, double *G, ptrdiff_t fin,       \
-                        ptrdiff_t fout, ptrdiff_t n, ptrdiff_t bs)               \
+                        ptrdiff_t fout, ptrdiff_t ldg, ptrdiff_t n, ptrdiff_t bs) \
 {                                                                                \
     ptrdiff_t k, j, s;                                                           \
     int l;                                                                       \
@@ -300,7 +291,7 @@ static inline void NAME(const T *A, const T *D, double *G, ptrdiff_t fin,       
                 for (l = 0; l < TN_LANES; l++)                                   \
                     acc[l] += (double)A[k * bs + s + l] * D[j * bs + s + l];     \
             for (l = 0; l < TN_LANES; l++) t += acc[l];                          \
-            G[k * fout + j] += t;                                                \
+            G[k * ldg + j] += t;                                                 \
         }                                                                        \
 }
 TN_GEMM_PLAIN(tn_gemm_at_d, double)
@@ -308,8 +299,8 @@ TN_GEMM_PLAIN(tn_gemm_at_f, float)
 #define TN_WIDE 1000000000     /* plain C: the outer-product form is not used */
 #define TN_GEMM_OUTER_PLAIN(NAME, T)                                             \
 static inline void NAME(const T *A, const T *Dt, double *G, ptrdiff_t fin,      \
-                        ptrdiff_t fout, ptrdiff_t n, ptrdiff_t bs)               \
-{ (void)A; (void)Dt; (void)G; (void)fin; (void)fout; (void)n; (void)bs; }
+                        ptrdiff_t ncols, ptrdiff_t ldg, ptrdiff_t n, ptrdiff_t bs) \
+{ (void)A; (void)Dt; (void)G; (void)fin; (void)ncols; (void)ldg; (void)n; (void)bs; }
 TN_GEMM_OUTER_PLAIN(tn_gemm_outer_d, double)
 TN_GEMM_OUTER_PLAIN(tn_gemm_outer_f, float)
 #define TN_TILE 16

@@ -52,6 +52,18 @@ def test_random_architectures(case, dtype):
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("width", [15, 16, 17, 31, 32, 33, 47, 48, 50, 63, 64, 65, 97])
+def test_layer_widths_around_the_gradient_tiles(width, dtype):
+    # a layer's weight gradient is summed in outer-product tiles of 16
+    # (float64) or 32 (float32) columns on AVX-512, the rest in dot-product
+    # tiles: widths just below, at and above whole tiles, as the layer's
+    # output (W1) and as its input (W2)
+    net = tinynet.MLP((7, width, 3), "tanh", "identity", "mse", True, dtype)
+    params, X, Y = make_problem(width, net, 333)
+    check_net(net, params, X, Y)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_many_chunks_and_threads(dtype):
     # enough samples for several chunks, so threads share the work
     net = tinynet.MLP((4, 6, 3), "tanh", "softmax", "ce", True, dtype)

@@ -21,9 +21,9 @@ cdef extern from "tn_gemm.h" nogil:
     enum: TN_FJ
     enum: TN_WIDE
     void tn_gemm_outer_d(const double *A, const double *Dt, double *G, Py_ssize_t fin,
-                         Py_ssize_t fout, Py_ssize_t n, Py_ssize_t bs)
+                         Py_ssize_t ncols, Py_ssize_t ldg, Py_ssize_t n, Py_ssize_t bs)
     void tn_gemm_outer_f(const float *A, const float *Dt, double *G, Py_ssize_t fin,
-                         Py_ssize_t fout, Py_ssize_t n, Py_ssize_t bs)
+                         Py_ssize_t ncols, Py_ssize_t ldg, Py_ssize_t n, Py_ssize_t bs)
     void tn_dense_tile_d(const double *W, const double *b, const double *A, double *H,
                          Py_ssize_t fin, Py_ssize_t fout, Py_ssize_t j0, int jb,
                          Py_ssize_t s0, Py_ssize_t bs)
@@ -34,9 +34,9 @@ cdef extern from "tn_gemm.h" nogil:
                           Py_ssize_t fin, Py_ssize_t fout, Py_ssize_t j0, int jb,
                           Py_ssize_t s0, Py_ssize_t bs)
     void tn_gemm_at_d(const double *A, const double *D, double *G, Py_ssize_t fin,
-                      Py_ssize_t fout, Py_ssize_t n, Py_ssize_t bs)
+                      Py_ssize_t fout, Py_ssize_t ldg, Py_ssize_t n, Py_ssize_t bs)
     void tn_gemm_at_f(const float *A, const float *D, double *G, Py_ssize_t fin,
-                      Py_ssize_t fout, Py_ssize_t n, Py_ssize_t bs)
+                      Py_ssize_t fout, Py_ssize_t ldg, Py_ssize_t n, Py_ssize_t bs)
 
 cdef enum:
     # samples per register tile: the fused loops below work on TILE samples
@@ -113,31 +113,36 @@ cdef inline void dense_backward(const floating *A,   # IN  (fin, bs) layer input
                                 Py_ssize_t n, Py_ssize_t bs) noexcept nogil:
     """gW += A D^T and gb += D 1 over the block's samples, in double.
 
-    Narrow layers: dot-product tiles over samples (tn_gemm_at); wide ones
-    (fout >= TN_WIDE in double, 2 TN_WIDE in float, whose tiles are twice as
-    wide): D transposed once, then outer-product tiles (tn_gemm_outer).
-    The sums run over n rounded up to a multiple of TILE: D is zero there."""
+    Narrow layers: dot-product tiles over samples (tn_gemm_at).  Wide ones
+    (at least one outer-product tile: TN_WIDE columns in double, 2 TN_WIDE
+    in float): the whole tiles' columns of D transposed once, then
+    outer-product tiles (tn_gemm_outer); the columns after the last whole
+    tile in dot-product tiles.  The sums run over n rounded up to a
+    multiple of TILE: D is zero there."""
     cdef Py_ssize_t j, s, s0
     cdef Py_ssize_t npad = (n + TILE - 1) // TILE * TILE
     cdef Py_ssize_t wide = TN_WIDE
+    cdef Py_ssize_t jw             # columns done as outer products
     if floating is float:
         wide = 2 * TN_WIDE
-    if fout >= wide:
+    jw = fout // wide * wide
+    if jw > 0:
         # transpose in tiles of TILE samples, whose rows of Dt stay in L1
         s0 = 0
         while s0 < npad:
-            for j in range(fout):
+            for j in range(jw):
                 for s in range(s0, s0 + TILE):
-                    Dt[s * fout + j] = D[j * bs + s]
+                    Dt[s * jw + j] = D[j * bs + s]
             s0 += TILE
         if floating is double:
-            tn_gemm_outer_d(A, Dt, gW, fin, fout, npad, bs)
+            tn_gemm_outer_d(A, Dt, gW, fin, jw, fout, npad, bs)
         else:
-            tn_gemm_outer_f(A, Dt, gW, fin, fout, npad, bs)
-    elif floating is double:
-        tn_gemm_at_d(A, D, gW, fin, fout, npad, bs)
-    else:
-        tn_gemm_at_f(A, D, gW, fin, fout, npad, bs)
+            tn_gemm_outer_f(A, Dt, gW, fin, jw, fout, npad, bs)
+    if jw < fout:
+        if floating is double:
+            tn_gemm_at_d(A, D + jw * bs, gW + jw, fin, fout - jw, fout, npad, bs)
+        else:
+            tn_gemm_at_f(A, D + jw * bs, gW + jw, fin, fout - jw, fout, npad, bs)
     if gb != NULL:
         for j in range(fout):
             gb[j] += vsum(D + j * bs, n)
