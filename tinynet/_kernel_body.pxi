@@ -214,6 +214,9 @@ cdef struct Spec:
     Py_ssize_t cost        # work of one sample: weights + 8 per unit
     int act, out, loss
     bint seed              # the seed network: the fused loop of tn_seed.h
+    # floating (n_params,): W_l transposed at w_off[l] for l >= 1 (read by
+    # backprop), or NULL; set per call
+    const void *wt
 
 
 cdef inline bint load_block(Mat M, Py_ssize_t start, Py_ssize_t n, Py_ssize_t f,
@@ -337,7 +340,8 @@ cdef int run_block(const Spec *sp, const floating *theta, Mat X, Mat Y,
                        slot + sp.b_off[l] if sp.b_off[l] >= 0 else NULL,
                        Dt, fin, fout, n, bs)
         if l > 0:
-            backprop(sp.act, W, D, A_in, Dprev, fin, fout, n, bs)
+            backprop(sp.act, <const floating *>sp.wt + sp.w_off[l], D, A_in, Dprev,
+                     fin, fout, n, bs)
             Dtmp = D
             D = Dprev
             Dprev = Dtmp
@@ -413,6 +417,24 @@ cdef void run_all(const Spec *sp, const floating *theta, Mat X, Mat Y,
                       status + c, where + c)
         free(work)
         free(dwork)
+
+
+cdef void transpose_weights(const Spec *sp, const floating *theta,
+                            floating *wt) noexcept nogil:
+    """wt at w_off[l] = W_l^T, (fout, fin) row-major, for the layers l >= 1
+    whose deltas are propagated back (backprop reads them as the weights of
+    a forward product)."""
+    cdef Py_ssize_t l, k, j, fin, fout
+    cdef const floating *W
+    cdef floating *T
+    for l in range(1, sp.L):
+        fin = sp.sizes[l]
+        fout = sp.sizes[l + 1]
+        W = theta + sp.w_off[l]
+        T = wt + sp.w_off[l]
+        for k in range(fin):
+            for j in range(fout):
+                T[j * fin + k] = W[k * fout + j]
 
 
 cdef class Kernel:
@@ -546,8 +568,15 @@ cdef class Kernel:
             spec.bs = (N + TILE - 1) // TILE * TILE
             spec.work_len = spec.cols * spec.bs
             spec.dwork_len = 5 * spec.bs
+        spec.wt = NULL
+        if mode == MODE_GRAD and spec.L > 1 and not spec.seed:
+            spec.wt = malloc(P * sizeof(floating))
+            if spec.wt == NULL:
+                return ST_NO_MEMORY
+            transpose_weights(&spec, theta, <floating *>spec.wt)
         slots = <double *>malloc(n_chunks * stride * sizeof(double))
         if slots == NULL:
+            free(<void *>spec.wt)
             return ST_NO_MEMORY
         for c in range(n_chunks):
             status[c] = ST_OK
@@ -568,6 +597,7 @@ cdef class Kernel:
                 for p in range(P):
                     grad[p] = <floating>(slots[p] * scale)
         free(slots)
+        free(<void *>spec.wt)
         sums[0] = loss_sum
         sums[1] = weight_sum
         for c in range(n_chunks):

@@ -9,6 +9,9 @@
 #   backprop:        Dprev_k = (sum_j W[k, j] D_j) * f'(H_k)    ((D W^T) * f'),
 #                    f' written in terms of Z = f(H)
 #
+# backprop is the forward product with W^T (transposed once per call), so
+# both run on the register tiles of tn_gemm.h.
+#
 # The forward and backprop loops work on tiles of TILE samples held in a small
 # local array, which the compiler keeps in vector registers: each output is
 # written once, each input read once per tile.  They may run past n up to the
@@ -149,40 +152,40 @@ cdef inline void dense_backward(const floating *A,   # IN  (fin, bs) layer input
 
 
 cdef inline void backprop(int kind,          # activation f of the input layer
-                          const floating *W,   # IN  (fin, fout) row-major
+                          const floating *WT,  # IN  (fout, fin) row-major: W transposed
                           const floating *D,   # IN  (fout, bs) dL/dH of this layer
                           const floating *Z,   # IN  (fin, bs) f(H) of the input layer
                           floating *P,         # OUT (fin, bs) dL/dH of the input layer
                           Py_ssize_t fin, Py_ssize_t fout,
                           Py_ssize_t n, Py_ssize_t bs) noexcept nogil:
-    cdef Py_ssize_t j, k, s0, t
+    """P = (W D) * f'(H): the product as a forward product with the weights
+    W^T (the register tiles of dense_forward, many outputs a tile), then
+    f' written in terms of Z = f(H), over n rounded up to TILE (D is zero
+    there, so P is too).  A single output (fout 1) is a scaled copy."""
+    cdef Py_ssize_t k, s
+    cdef Py_ssize_t npad = (n + TILE - 1) // TILE * TILE
     cdef floating w
-    cdef floating acc[TILE]
-    cdef const floating *d
     cdef const floating *z
     cdef floating *p
+    if fout == 1:
+        for k in range(fin):
+            w = WT[k]
+            p = P + k * bs
+            for s in range(npad):
+                p[s] = w * D[s]
+    else:
+        dense_forward(ACT_IDENTITY, WT, <const floating *>NULL, D, P, fout, fin, n, bs)
+    if kind == ACT_IDENTITY:
+        return
     for k in range(fin):
-        s0 = 0
-        while s0 < n:
-            for t in range(TILE):
-                acc[t] = 0
-            for j in range(fout):
-                w = W[k * fout + j]
-                d = D + j * bs + s0
-                for t in range(TILE):
-                    acc[t] = acc[t] + w * d[t]
-            z = Z + k * bs + s0
-            p = P + k * bs + s0
-            if kind == ACT_SIGMOID:
-                for t in range(TILE):
-                    p[t] = acc[t] * (z[t] * (1 - z[t]))
-            elif kind == ACT_TANH:
-                for t in range(TILE):
-                    p[t] = acc[t] * (1 - z[t] * z[t])
-            elif kind == ACT_RELU:
-                for t in range(TILE):
-                    p[t] = acc[t] if z[t] > 0 else 0
-            else:
-                for t in range(TILE):
-                    p[t] = acc[t]
-            s0 += TILE
+        z = Z + k * bs
+        p = P + k * bs
+        if kind == ACT_SIGMOID:
+            for s in range(npad):
+                p[s] = p[s] * (z[s] * (1 - z[s]))
+        elif kind == ACT_TANH:
+            for s in range(npad):
+                p[s] = p[s] * (1 - z[s] * z[s])
+        else:       # ACT_RELU
+            for s in range(npad):
+                p[s] = p[s] if z[s] > 0 else 0
