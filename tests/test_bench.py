@@ -24,6 +24,19 @@ def test_tiny_run_writes_json_with_tinynet_and_limits(tmp_path, capsys):
     assert "seed float32 N=40" in capsys.readouterr().out
 
 
+def test_every_case_runs(tmp_path, monkeypatch):
+    real = bench.median_time
+    monkeypatch.setattr(bench, "median_time", lambda fn: real(fn, budget=0.01, warmup=0))
+    monkeypatch.setattr(bench, "available_peers", dict)     # tinynet and numpy only
+    out = tmp_path / "b.json"
+    cases = ",".join(bench.CASES)
+    assert bench.main(["--cases", cases, "--sizes", "20", "--dtypes", "float64",
+                       "--threads", "1", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["results"]
+    assert [r["case"] for r in rows] == list(bench.CASES)
+    assert all(0 < r["median_s"]["tinynet 1T"] < 1 for r in rows)
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="sched_setaffinity")
 def test_one_core_pins_every_thread_and_restores():
     import threading

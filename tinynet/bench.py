@@ -31,6 +31,14 @@ CASES = {
                     loss="mse", bias=True),
     "784-128-10": dict(sizes=(784, 128, 10), activation="relu", output="softmax",
                        loss="ce", bias=True),
+    # more shapes, not in the default run: deep and narrow, deep and square,
+    # a binary classifier whose hidden width is not a multiple of the tiles
+    "8-16-16-1": dict(sizes=(8, 16, 16, 1), activation="tanh", output="identity",
+                      loss="mse", bias=True),
+    "64-64-64-1": dict(sizes=(64, 64, 64, 1), activation="relu", output="identity",
+                       loss="mse", bias=True),
+    "20-50-1": dict(sizes=(20, 50, 1), activation="relu", output="sigmoid",
+                    loss="bce", bias=True),
 }
 
 
