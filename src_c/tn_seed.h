@@ -33,8 +33,8 @@
 #define TN_SEED_LOOP "portable"
 
 #if defined(TN_HAVE_OMP_SIMD)
-#  define TN_SIMD_SEED TN_PRAGMA(omp simd reduction(+: g0, g1, g2, g3, g4, g5, g6, g7, \
-        g8, g9, g10, g11, g12, g13, g14, g15, L, Wsum, cx, cy))
+#  define TN_SIMD_SEED TN_PRAGMA(omp simd reduction(+: f0, f1, f2, f3, f4, f5, f6, f7, \
+        f8, f9, f10, f11, f12, f13, f14, f15, fL, fW, cx, cy))
 #else
 #  define TN_SIMD_SEED
 #endif
@@ -43,8 +43,12 @@
  * arguments (strides, HAS_W) specialise the loop.
  * HAS_W: whether sw holds weights (else all are 1).  A constant, so that the
  * loop never reads sw[] conditionally: a masked vector load from a null
- * pointer costs a microcode assist on every step of an AVX2 loop. */
-#define TN_SEED_BLOCK(NAME, T, SIG)                                                  \
+ * pointer costs a microcode assist on every step of an AVX2 loop.
+ * The sums: ACC over runs of at most RUN samples, then added in double.
+ * float64 sums in double over the whole block (RUN = n); float32 in float
+ * over runs of 128 samples, as the AVX loops do, so that the loop keeps
+ * float vectors (gcc does not vectorise float products summed in double). */
+#define TN_SEED_BLOCK(NAME, T, SIG, ACC, RUN)                                        \
 TN_ALWAYS_INLINE int NAME##_(const T *theta, const char *X, ptrdiff_t xs0,           \
                              ptrdiff_t xs1, const char *Y, ptrdiff_t ys0,            \
                              const T *sw, const int HAS_W, ptrdiff_t start,          \
@@ -58,37 +62,46 @@ TN_ALWAYS_INLINE int NAME##_(const T *theta, const char *X, ptrdiff_t xs0,      
     double g8 = 0, g9 = 0, g10 = 0, g11 = 0, g12 = 0, g13 = 0, g14 = 0, g15 = 0;    \
     double L = 0, Wsum = 0;                                                          \
     T cx = 0, cy = 0;                                                                \
-    ptrdiff_t s;                                                                     \
+    ptrdiff_t s, s0, s1;                                                             \
     X += start * xs0;                                                                \
     Y += start * ys0;                                                                \
-    TN_SIMD_SEED                                                                     \
-    for (s = 0; s < n; s++) {                                                        \
-        const T x0 = *(const T *)(X + s * xs0);                                      \
-        const T x1 = *(const T *)(X + s * xs0 + xs1);                                \
-        const T x2 = *(const T *)(X + s * xs0 + 2 * xs1);                            \
-        const T y = *(const T *)(Y + s * ys0);                                       \
-        const T w = HAS_W ? sw[start + s] : (T)1;                                    \
-        const T z0 = SIG(x0 * a00 + x1 * a10 + x2 * a20);                            \
-        const T z1 = SIG(x0 * a01 + x1 * a11 + x2 * a21);                            \
-        const T z2 = SIG(x0 * a02 + x1 * a12 + x2 * a22);                            \
-        const T z3 = SIG(x0 * a03 + x1 * a13 + x2 * a23);                            \
-        const T yh = SIG(z0 * v0 + z1 * v1 + z2 * v2 + z3 * v3);                     \
-        const T r = yh - y;                                                          \
-        const T d = w * (r * yh * (1 - yh));                                         \
-        const T e0 = d * v0 * (z0 * (1 - z0)), e1 = d * v1 * (z1 * (1 - z1));        \
-        const T e2 = d * v2 * (z2 * (1 - z2)), e3 = d * v3 * (z3 * (1 - z3));        \
-        cx += x0 * 0 + x1 * 0 + x2 * 0;                                              \
-        cy += y * 0;                                                                 \
-        L += (double)w * (0.5 * ((double)r * r));                                    \
-        Wsum += (double)w;                                                           \
-        g0 += (double)(e0 * x0); g1 += (double)(e1 * x0);                            \
-        g2 += (double)(e2 * x0); g3 += (double)(e3 * x0);                            \
-        g4 += (double)(e0 * x1); g5 += (double)(e1 * x1);                            \
-        g6 += (double)(e2 * x1); g7 += (double)(e3 * x1);                            \
-        g8 += (double)(e0 * x2); g9 += (double)(e1 * x2);                            \
-        g10 += (double)(e2 * x2); g11 += (double)(e3 * x2);                          \
-        g12 += (double)(d * z0); g13 += (double)(d * z1);                            \
-        g14 += (double)(d * z2); g15 += (double)(d * z3);                            \
+    for (s0 = 0; s0 < n; s0 = s1) {                                                  \
+        ACC f0 = 0, f1 = 0, f2 = 0, f3 = 0, f4 = 0, f5 = 0, f6 = 0, f7 = 0;          \
+        ACC f8 = 0, f9 = 0, f10 = 0, f11 = 0, f12 = 0, f13 = 0, f14 = 0, f15 = 0;    \
+        ACC fL = 0, fW = 0;                                                          \
+        s1 = n - s0 > (RUN) ? s0 + (RUN) : n;                                        \
+        TN_SIMD_SEED                                                                 \
+        for (s = s0; s < s1; s++) {                                                  \
+            const T x0 = *(const T *)(X + s * xs0);                                  \
+            const T x1 = *(const T *)(X + s * xs0 + xs1);                            \
+            const T x2 = *(const T *)(X + s * xs0 + 2 * xs1);                        \
+            const T y = *(const T *)(Y + s * ys0);                                   \
+            const T w = HAS_W ? sw[start + s] : (T)1;                                \
+            const T z0 = SIG(x0 * a00 + x1 * a10 + x2 * a20);                        \
+            const T z1 = SIG(x0 * a01 + x1 * a11 + x2 * a21);                        \
+            const T z2 = SIG(x0 * a02 + x1 * a12 + x2 * a22);                        \
+            const T z3 = SIG(x0 * a03 + x1 * a13 + x2 * a23);                        \
+            const T yh = SIG(z0 * v0 + z1 * v1 + z2 * v2 + z3 * v3);                 \
+            const T r = yh - y;                                                      \
+            const T d = w * (r * yh * (1 - yh));                                     \
+            const T e0 = d * v0 * (z0 * (1 - z0)), e1 = d * v1 * (z1 * (1 - z1));    \
+            const T e2 = d * v2 * (z2 * (1 - z2)), e3 = d * v3 * (z3 * (1 - z3));    \
+            cx += x0 * 0 + x1 * 0 + x2 * 0;                                          \
+            cy += y * 0;                                                             \
+            fL += (ACC)w * ((ACC)0.5 * ((ACC)r * r));                                \
+            fW += (ACC)w;                                                            \
+            f0 += (ACC)(e0 * x0); f1 += (ACC)(e1 * x0);                              \
+            f2 += (ACC)(e2 * x0); f3 += (ACC)(e3 * x0);                              \
+            f4 += (ACC)(e0 * x1); f5 += (ACC)(e1 * x1);                              \
+            f6 += (ACC)(e2 * x1); f7 += (ACC)(e3 * x1);                              \
+            f8 += (ACC)(e0 * x2); f9 += (ACC)(e1 * x2);                              \
+            f10 += (ACC)(e2 * x2); f11 += (ACC)(e3 * x2);                            \
+            f12 += (ACC)(d * z0); f13 += (ACC)(d * z1);                              \
+            f14 += (ACC)(d * z2); f15 += (ACC)(d * z3);                              \
+        }                                                                            \
+        g0 += f0; g1 += f1; g2 += f2; g3 += f3; g4 += f4; g5 += f5; g6 += f6;        \
+        g7 += f7; g8 += f8; g9 += f9; g10 += f10; g11 += f11; g12 += f12;            \
+        g13 += f13; g14 += f14; g15 += f15; L += fL; Wsum += fW;                     \
     }                                                                                \
     if (check && cx != 0) return 1;                                                  \
     if (check && cy != 0) return 2;                                                  \
@@ -112,9 +125,9 @@ static int NAME(const T *theta, const char *X, ptrdiff_t xs0, ptrdiff_t xs1,    
               : NAME##_(theta, X, xs0, xs1, Y, ys0, sw, 0, start, n, check, g);      \
 }
 
-TN_SEED_BLOCK(tn_seed_block_d, double, tn_sigmoid)
+TN_SEED_BLOCK(tn_seed_block_d, double, tn_sigmoid, double, n)
 
-TN_SEED_BLOCK(tn_seed_block_f, float, tn_sigmoidf)
+TN_SEED_BLOCK(tn_seed_block_f, float, tn_sigmoidf, float, 128)
 
 #endif /* TN_HAVE_AVX512, TN_HAVE_AVX2 */
 #endif /* TN_SEED_H */
