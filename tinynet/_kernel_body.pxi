@@ -206,7 +206,7 @@ cdef struct Spec:
     const Py_ssize_t *b_off   # (L,) offset of b_l in theta, -1 without bias
     const Py_ssize_t *a_off   # (L + 1,) offset of layer l's block, in units of bs
     Py_ssize_t n_params
-    Py_ssize_t maxw        # widest layer
+    Py_ssize_t maxw        # widest layer after the input (the deltas' rows)
     Py_ssize_t bs          # samples per block
     Py_ssize_t cols        # rows of bs values in the floating scratch
     Py_ssize_t work_len    # floating scratch per thread: cols * bs
@@ -476,7 +476,8 @@ cdef class Kernel:
             (<Py_ssize_t *>sp.sizes)[l] = sizes[l]
             (<Py_ssize_t *>sp.a_off)[l] = a
             a += sizes[l]
-            maxw = max(maxw, <Py_ssize_t>sizes[l])
+            if l > 0:       # deltas exist for the layers after the input
+                maxw = max(maxw, <Py_ssize_t>sizes[l])
         # after the layers: Y block (K), two delta buffers and a transposed
         # delta (maxw each)
         (<Py_ssize_t *>sp.a_off)[L + 1] = a
