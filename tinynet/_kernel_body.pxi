@@ -456,7 +456,6 @@ cdef class Kernel:
     cdef Py_ssize_t *buf
     cdef Py_ssize_t *shape_buf  # (rows, cols) of each parameter array; cols -1: a vector
     cdef Py_ssize_t n_arrays
-    cdef tuple shapes           # the parameter arrays' shapes, for the outputs
     cdef readonly Py_ssize_t n_params
     cdef readonly Py_ssize_t block
 
@@ -491,9 +490,6 @@ cdef class Kernel:
                 (<Py_ssize_t *>sp.b_off)[l] = -1
         sp.n_params = off
         self.n_arrays = L * (2 if bias else 1)
-        self.shapes = tuple(sh for l in range(L) for sh in
-                            (((sizes[l], sizes[l + 1]), (sizes[l + 1],)) if bias
-                             else ((sizes[l], sizes[l + 1]),)))
         self.shape_buf = <Py_ssize_t *>malloc(2 * self.n_arrays * sizeof(Py_ssize_t))
         if self.shape_buf == NULL:
             raise MemoryError()
@@ -634,6 +630,11 @@ cdef class Kernel:
             raise MemoryError("tinynet: could not allocate the kernel's scratch memory")
         return st, where, sums[0], sums[1]
 
+    cdef inline Py_ssize_t _param_len(self, Py_ssize_t i):
+        """Number of values in parameter array i."""
+        cdef Py_ssize_t c = self.shape_buf[2 * i + 1]
+        return self.shape_buf[2 * i] * (c if c >= 0 else 1)
+
     cdef bint _param_view(self, object obj, Py_ssize_t i, char code, bint writable,
                           View *v):
         """Fill `v` if obj can hold parameter array i: its shape, items of
@@ -677,7 +678,7 @@ cdef class Kernel:
         for i in range(n_arrays):
             if not self._param_view(params[i], i, code, False, &v):
                 return None
-            n = v.shape[0] * (v.shape[1] if self.shape_buf[2 * i + 1] >= 0 else 1)
+            n = self._param_len(i)
             memcpy(&theta[off], v.data, n * sizeof(floating))
             off += n
         if out is not None:
@@ -753,7 +754,7 @@ cdef class Kernel:
                 # so check again (another thread may have changed the list)
                 if not self._param_view(g, i, code, True, &v):
                     return None
-                n = v.shape[0] * (v.shape[1] if self.shape_buf[2 * i + 1] >= 0 else 1)
+                n = self._param_len(i)
                 memcpy(v.data, &grad[off], n * sizeof(floating))
                 off += n
                 grads.append(g)
